@@ -1,0 +1,32 @@
+# gsv-edge: every target sets itself up (venv, packages) on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_DIR ?= demo
+
+.PHONY: setup test demo bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[convert,dev]'
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check edge convert runtime tests
+
+demo: setup
+	$(BIN)/gsv-edge demo-model --version v2 --seed 0 -o $(DEMO_DIR)/model --force
+	$(BIN)/gsv-edge inspect $(DEMO_DIR)/model/gpt.ckpt $(DEMO_DIR)/model/sovits.pth
+
+bench: setup
+	$(BIN)/gsv-edge bench-reference
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache
