@@ -33,11 +33,23 @@ class SamplingOptions:
 
 def logits_to_probs(logits: np.ndarray, previous: np.ndarray, options: SamplingOptions) -> np.ndarray:
     """Probabilities over the vocabulary after upstream's penalty, top-p, temperature and top-k."""
+    return penalized_to_probs(penalize(logits, previous, options.repetition_penalty), options)
+
+
+def penalize(logits: np.ndarray, previous: np.ndarray, penalty: float) -> np.ndarray:
+    """A copy of ``logits`` with every token in ``previous`` made less likely: negative × penalty,
+    positive ÷ penalty, each distinct token once."""
     logits = np.array(logits, dtype=np.float32, copy=True)
-    if options.repetition_penalty != 1.0 and len(previous):
+    if penalty != 1.0 and len(previous):
         seen = np.unique(previous)
         score = logits[seen]
-        logits[seen] = np.where(score < 0, score * options.repetition_penalty, score / options.repetition_penalty)
+        logits[seen] = np.where(score < 0, score * penalty, score / penalty)
+    return logits
+
+
+def penalized_to_probs(logits: np.ndarray, options: SamplingOptions) -> np.ndarray:
+    """Top-p, temperature, top-k and softmax over already penalized logits."""
+    logits = np.array(logits, dtype=np.float32, copy=True)
     if options.top_p < 1.0:
         order = np.argsort(-logits, kind="stable")
         sorted_logits = logits[order]

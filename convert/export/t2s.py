@@ -1,0 +1,149 @@
+"""Export the GPT (text → semantic tokens) as one graph that does both prefill and decode.
+
+The graph takes input embeddings (computed on the host from small tables, see ``runtime.t2s``), an additive
+attention mask, and the per-layer key/value cache, and returns the last position's logits plus the grown cache.
+
+- OpenVINO: the cache becomes model state (ReadValue/Assign per layer) with ``apply_make_stateful_transformation``,
+  so the cache never leaves the compiled model and the CPU plugin fuses the concat into its attention kernel.
+  Prefill and decode are the same graph: prefill feeds all [phones ; prompt] rows with the GPT-SoVITS mask, then
+  each decode step feeds one row with an all-zero mask. ``reset_state()`` starts a new utterance.
+- ONNX: the same module with the cache as explicit inputs/outputs, for ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convert.checkpoint import GptCheckpoint
+
+LAYER_NORM_EPS = 1e-5
+
+
+class DecoderLayer(nn.Module):
+    """One post-LayerNorm transformer layer with q|k|v packed in one projection, as the GPT stores it."""
+
+    def __init__(self, d_model: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.norm1 = nn.LayerNorm(d_model, eps=LAYER_NORM_EPS)
+        self.ffn_in = nn.Linear(d_model, 4 * d_model)
+        self.ffn_out = nn.Linear(4 * d_model, d_model)
+        self.norm2 = nn.LayerNorm(d_model, eps=LAYER_NORM_EPS)
+
+    def forward(self, x, mask, past_k, past_v):
+        batch, rows, d_model = x.shape
+        q, k, v = self.qkv(x).view(batch, rows, 3, self.heads, d_model // self.heads).permute(2, 0, 3, 1, 4)
+        k = torch.cat([past_k, k], dim=2)
+        v = torch.cat([past_v, v], dim=2)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        attended = self.out(attended.transpose(1, 2).reshape(batch, rows, d_model))
+        x = self.norm1(x + attended)
+        x = self.norm2(x + self.ffn_out(F.relu(self.ffn_in(x))))
+        return x, k, v
+
+
+class T2SGraph(nn.Module):
+    """Embeddings + mask + cache in, last-row logits + cache out."""
+
+    def __init__(self, d_model: int, heads: int, n_layer: int, vocab: int):
+        super().__init__()
+        self.layers = nn.ModuleList(DecoderLayer(d_model, heads) for _ in range(n_layer))
+        self.predict = nn.Linear(d_model, vocab, bias=False)
+
+    def forward(self, x, mask, *cache):
+        present = []
+        for i, layer in enumerate(self.layers):
+            x, k, v = layer(x, mask, cache[2 * i], cache[2 * i + 1])
+            present += [k, v]
+        return (self.predict(x[:, -1]), *present)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: GptCheckpoint) -> T2SGraph:
+        model = ckpt.model_config
+        graph = cls(model["embedding_dim"], model["head"], model["n_layer"], model["vocab_size"])
+        sd = ckpt.state_dict
+        renamed = {"predict.weight": sd["ar_predict_layer.weight"]}
+        ours_by_theirs = {
+            "self_attn.in_proj_weight": "qkv.weight", "self_attn.in_proj_bias": "qkv.bias",
+            "self_attn.out_proj.weight": "out.weight", "self_attn.out_proj.bias": "out.bias",
+            "linear1.weight": "ffn_in.weight", "linear1.bias": "ffn_in.bias",
+            "linear2.weight": "ffn_out.weight", "linear2.bias": "ffn_out.bias",
+            "norm1.weight": "norm1.weight", "norm1.bias": "norm1.bias",
+            "norm2.weight": "norm2.weight", "norm2.bias": "norm2.bias",
+        }  # fmt: skip
+        for i in range(model["n_layer"]):
+            for theirs, ours in ours_by_theirs.items():
+                renamed[f"layers.{i}.{ours}"] = sd[f"h.layers.{i}.{theirs}"]
+        graph.load_state_dict(renamed, strict=True)
+        return graph.eval()
+
+    def cache_names(self) -> tuple[list[str], list[str]]:
+        past = [f"past_{kv}_{i}" for i in range(len(self.layers)) for kv in "kv"]
+        return past, [name.replace("past_", "present_") for name in past]
+
+    def example_inputs(self, rows: int = 5, past: int = 3) -> tuple[torch.Tensor, ...]:
+        layer = self.layers[0]
+        d_model, heads = layer.out.in_features, layer.heads
+        cache = [torch.zeros(1, heads, past, d_model // heads) for _ in range(2 * len(self.layers))]
+        return (torch.zeros(1, rows, d_model), torch.zeros(1, 1, rows, past + rows), *cache)
+
+
+def embedding_tables(ckpt: GptCheckpoint) -> dict[str, np.ndarray]:
+    """The small tables the host uses to build the graph's input rows (see ``runtime.t2s.T2SEmbeddings``)."""
+    sd = ckpt.state_dict
+    return {
+        "phone_embedding": sd["ar_text_embedding.word_embeddings.weight"].numpy(),
+        "bert_proj_weight": sd["bert_proj.weight"].numpy(),
+        "bert_proj_bias": sd["bert_proj.bias"].numpy(),
+        "phone_alpha": sd["ar_text_position.alpha"].numpy().reshape(1),
+        "token_embedding": sd["ar_audio_embedding.word_embeddings.weight"].numpy(),
+        "token_alpha": sd["ar_audio_position.alpha"].numpy().reshape(1),
+    }
+
+
+def to_openvino(graph: T2SGraph):
+    """Convert to an OpenVINO model whose KV cache is internal state."""
+    import openvino as ov
+    from openvino._offline_transformations import apply_make_stateful_transformation
+
+    layer = graph.layers[0]
+    d_model, heads = layer.out.in_features, layer.heads
+    past, present = graph.cache_names()
+    shapes = [ov.PartialShape([1, -1, d_model]), ov.PartialShape([1, 1, -1, -1])]
+    shapes += [ov.PartialShape([1, heads, -1, d_model // heads])] * len(past)
+    with torch.no_grad():
+        model = ov.convert_model(graph, example_input=graph.example_inputs(), input=shapes)
+    for port, name in zip(model.inputs, ["x", "mask", *past], strict=True):
+        port.get_tensor().set_names({name})
+    for port, name in zip(model.outputs, ["logits", *present], strict=True):
+        port.get_tensor().set_names({name})
+    apply_make_stateful_transformation(model, dict(zip(past, present, strict=True)))
+    return model
+
+
+def to_onnx(graph: T2SGraph, path: str | Path) -> Path:
+    """Export with the cache as explicit inputs (past_*) and outputs (present_*), dynamic lengths."""
+    path = Path(path)
+    past, present = graph.cache_names()
+    dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "total"}}
+    dynamic.update({name: {2: "past"} for name in past})
+    dynamic.update({name: {2: "total"} for name in present})
+    with torch.no_grad():
+        torch.onnx.export(
+            graph,
+            graph.example_inputs(),
+            str(path),
+            input_names=["x", "mask", *past],
+            output_names=["logits", *present],
+            dynamic_axes=dynamic,
+            opset_version=17,
+            dynamo=False,
+        )
+    return path

@@ -1,0 +1,1 @@
+"""Inference backends behind one small interface: OpenVINO (default) and ONNX Runtime (fallback)."""

@@ -1,0 +1,19 @@
+"""OpenVINO sessions. The t2s graph keeps its KV cache as model state inside the compiled model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class OpenVINOT2S:
+    """A stateful t2s graph: ``reset`` clears the cache, ``run`` appends rows and returns the last logits."""
+
+    def __init__(self, compiled_model):
+        self._request = compiled_model.create_infer_request()
+
+    def reset(self) -> None:
+        self._request.reset_state()
+
+    def run(self, rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        result = self._request.infer({"x": rows, "mask": mask})
+        return result["logits"][0]
