@@ -1,0 +1,90 @@
+"""Device profiles: what `convert` should produce for a device class and how the runtime should run it.
+
+Profiles are TOML files in the ``profiles`` package (rpi4, rpi5, nuc, laptop); a path to your own TOML file
+works anywhere a profile name does.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from edge.errors import UserError
+
+WEIGHT_FORMATS = {
+    "t2s_weight_format": ("int8", "int4", "fp16", "fp32"),
+    "sovits_weight_format": ("fp16", "int8", "fp32"),
+    "bert_weight_format": ("int8", "fp16", "fp32"),
+}
+BACKENDS = ("openvino", "onnxruntime")
+PRECISIONS = ("auto", "f32", "f16", "bf16")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A device profile, validated."""
+
+    name: str
+    """Short name (the file's stem)."""
+    description: str
+    """One line for humans."""
+    convert: dict[str, Any]
+    """Precisions to produce: t2s_weight_format, sovits_weight_format, bert_weight_format, onnx."""
+    runtime: dict[str, Any]
+    """backend, device, threads (0 = all cores), inference_precision."""
+    streaming: dict[str, Any]
+    """first_chunk_tokens, chunk_tokens, left_context_tokens, crossfade_ms."""
+
+
+def available_profiles() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".toml") for p in resources.files("profiles").iterdir() if p.name.endswith(".toml")
+    )
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Load a bundled profile by name, or a TOML file by path. Raises UserError naming the fix."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise UserError(
+                f"profile file {path} not found; pass one of {', '.join(available_profiles())} or a .toml path"
+            )
+        text = path.read_text(encoding="utf-8")
+    else:
+        resource = resources.files("profiles") / f"{name_or_path}.toml"
+        if not resource.is_file():
+            raise UserError(f"unknown profile {name_or_path!r}; choose one of {', '.join(available_profiles())}")
+        text = resource.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"profile {name_or_path}: not valid TOML ({err}); fix the file") from None
+    return _validate(data, str(name_or_path))
+
+
+def _validate(data: dict[str, Any], where: str) -> Profile:
+    for section in ("convert", "runtime", "streaming"):
+        if not isinstance(data.get(section), dict):
+            raise UserError(f"profile {where}: missing [{section}] section; copy one from profiles/laptop.toml")
+    convert, runtime, streaming = data["convert"], data["runtime"], data["streaming"]
+    for key, allowed in WEIGHT_FORMATS.items():
+        if convert.get(key) not in allowed:
+            raise UserError(f"profile {where}: convert.{key} must be one of {', '.join(allowed)}")
+    if runtime.get("backend") not in BACKENDS:
+        raise UserError(f"profile {where}: runtime.backend must be one of {', '.join(BACKENDS)}")
+    if runtime.get("inference_precision", "auto") not in PRECISIONS:
+        raise UserError(f"profile {where}: runtime.inference_precision must be one of {', '.join(PRECISIONS)}")
+    for key in ("first_chunk_tokens", "chunk_tokens", "left_context_tokens"):
+        if not isinstance(streaming.get(key), int) or streaming[key] < 1:
+            raise UserError(f"profile {where}: streaming.{key} must be a positive integer")
+    return Profile(
+        name=str(data.get("name", Path(where).stem)),
+        description=str(data.get("description", "")),
+        convert=convert,
+        runtime=runtime,
+        streaming=streaming,
+    )
