@@ -1,0 +1,135 @@
+"""The model pack: the one contract between `convert` (which writes it) and the runtime (which reads it).
+
+A pack is a folder::
+
+    manifest.json          this schema
+    t2s.int8.xml/.bin      OpenVINO IR per graph and precision
+    t2s.fp32.onnx          ONNX per graph and precision (ONNX Runtime fallback)
+    t2s_embeddings.npz     small host-side tables (no pickle)
+    report.json            accuracy report of the conversion
+    MODEL_CARD.md
+
+Every file is listed with its sha256 so the runtime can tell a damaged or edited pack from a good one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge.errors import UserError
+
+FORMAT = "gsv-edge-pack"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+BACKENDS = ("openvino", "onnxruntime")
+
+
+@dataclass
+class GraphFile:
+    """One exported graph in one format and precision."""
+
+    name: str
+    """What it computes: t2s, sovits, hubert, ref_enc, bert."""
+    backend: str
+    """openvino (IR .xml + .bin) or onnxruntime (.onnx)."""
+    precision: str
+    """Weight precision: fp32, fp16, int8 or int4."""
+    files: list[str]
+    """File names inside the pack (IR: xml then bin)."""
+    inputs: list[str] = field(default_factory=list)
+    """Input tensor names, in order."""
+    outputs: list[str] = field(default_factory=list)
+    """Output tensor names, in order."""
+    stateful: bool = False
+    """True when the graph keeps its KV cache as internal state (OpenVINO t2s)."""
+
+
+@dataclass
+class Manifest:
+    """What a pack holds and where it came from."""
+
+    model_version: str
+    """GPT-SoVITS version of the source: v1, v2, v2Pro or v2ProPlus."""
+    symbols: str
+    """Phone table the text front end must use: v1 (322) or v2 (732)."""
+    sample_rate: int
+    """Output audio rate in Hz (32000 for every supported version)."""
+    gpt: dict[str, Any]
+    """GPT facts the host needs: d_model, heads, n_layer, vocab, eos, top_k."""
+    graphs: list[GraphFile]
+    """Every exported graph."""
+    tables: dict[str, str] = field(default_factory=dict)
+    """Host-side arrays by role (e.g. t2s_embeddings → t2s_embeddings.npz)."""
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Source files by role (gpt, sovits, hubert, bert, sv): name and sha256, to bind voices to this pack."""
+    profile: str = ""
+    """Device profile the pack was made for."""
+    converter: dict[str, str] = field(default_factory=dict)
+    """Tool name and version that wrote the pack."""
+    sha256: dict[str, str] = field(default_factory=dict)
+    """File name → sha256 of every file above."""
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the model a voice was enrolled against: hashes of the source checkpoints."""
+        parts = sorted(f"{role}:{info.get('sha256', '')}" for role, info in self.sources.items())
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def graph(self, name: str, backend: str, precisions: tuple[str, ...] | None = None) -> GraphFile | None:
+        """The graph ``name`` for ``backend``, preferring the precisions in the given order."""
+        candidates = [g for g in self.graphs if g.name == name and g.backend == backend]
+        if precisions:
+            for precision in precisions:
+                for graph in candidates:
+                    if graph.precision == precision:
+                        return graph
+        return candidates[0] if candidates else None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(folder: str | Path, verify: bool = True) -> Manifest:
+    """Read and check a pack's manifest (and, with ``verify``, every file's hash). Raises UserError."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise UserError(f"{folder}: not a gsv-edge pack (no {MANIFEST}); make one with 'gsv-edge convert'")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: unreadable manifest ({err}); convert the model again") from None
+    if data.get("format") != FORMAT:
+        raise UserError(f"{path}: not a gsv-edge pack manifest")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise UserError(
+            f"{path}: pack format {data.get('format_version')} but this gsv-edge reads format {FORMAT_VERSION}; "
+            "convert the model again with this version"
+        )
+    try:
+        data["graphs"] = [GraphFile(**graph) for graph in data["graphs"]]
+        manifest = Manifest(**data)
+    except (TypeError, KeyError) as err:
+        raise UserError(f"{path}: malformed manifest ({err}); convert the model again") from None
+    if verify:
+        for name, expected in manifest.sha256.items():
+            file = folder / name
+            if not file.is_file():
+                raise UserError(f"{folder}: {name} is missing from the pack; copy the whole folder again")
+            if file_sha256(file) != expected:
+                raise UserError(f"{folder}: {name} does not match its checksum; the pack is damaged, copy it again")
+    return manifest

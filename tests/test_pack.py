@@ -1,0 +1,62 @@
+"""The pack manifest: written by convert, read (and checked) by the runtime."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edge.errors import UserError
+from runtime.pack import GraphFile, Manifest, file_sha256, read_manifest
+
+
+def _pack(tmp_path):
+    (tmp_path / "t2s.int8.xml").write_text("<net/>")
+    (tmp_path / "t2s.int8.bin").write_bytes(b"\x00" * 64)
+    (tmp_path / "t2s.fp32.onnx").write_bytes(b"onnx")
+    graphs = [
+        GraphFile("t2s", "openvino", "int8", ["t2s.int8.xml", "t2s.int8.bin"], ["x", "mask"], ["logits"], True),
+        GraphFile("t2s", "onnxruntime", "fp32", ["t2s.fp32.onnx"], ["x", "mask"], ["logits"]),
+    ]
+    manifest = Manifest(
+        model_version="v2", symbols="v2", sample_rate=32000, gpt={"eos": 1024}, graphs=graphs,
+        sources={"gpt": {"name": "a.ckpt", "sha256": "aa"}, "sovits": {"name": "b.pth", "sha256": "bb"}},
+    )  # fmt: skip
+    manifest.sha256 = {f: file_sha256(tmp_path / f) for g in graphs for f in g.files}
+    (tmp_path / "manifest.json").write_text(manifest.to_json())
+    return manifest
+
+
+def test_round_trip_and_graph_choice(tmp_path):
+    written = _pack(tmp_path)
+    read = read_manifest(tmp_path)
+    assert read == written
+    assert read.graph("t2s", "openvino", ("int4", "int8")).precision == "int8"
+    assert read.graph("t2s", "onnxruntime").files == ["t2s.fp32.onnx"]
+    assert read.graph("sovits", "openvino") is None
+    assert len(read.fingerprint) == 16
+
+
+def test_fingerprint_follows_the_sources(tmp_path):
+    manifest = _pack(tmp_path)
+    other = Manifest(**{**manifest.__dict__, "sources": {"gpt": {"sha256": "zz"}, "sovits": {"sha256": "bb"}}})
+    assert other.fingerprint != manifest.fingerprint
+
+
+def test_damaged_or_foreign_packs_are_refused(tmp_path):
+    with pytest.raises(UserError, match="not a gsv-edge pack"):
+        read_manifest(tmp_path)
+    _pack(tmp_path)
+    (tmp_path / "t2s.int8.bin").write_bytes(b"\x01" * 64)
+    with pytest.raises(UserError, match="does not match its checksum"):
+        read_manifest(tmp_path)
+    read_manifest(tmp_path, verify=False)
+    (tmp_path / "t2s.fp32.onnx").unlink()
+    (tmp_path / "t2s.int8.bin").write_bytes(b"\x00" * 64)
+    with pytest.raises(UserError, match="missing from the pack"):
+        read_manifest(tmp_path)
+    data = json.loads((tmp_path / "manifest.json").read_text())
+    data["format_version"] = 99
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(UserError, match="convert the model again"):
+        read_manifest(tmp_path)
