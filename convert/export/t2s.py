@@ -39,7 +39,7 @@ class DecoderLayer(nn.Module):
 
     def forward(self, x, mask, past_k, past_v):
         batch, rows, d_model = x.shape
-        q, k, v = self.qkv(x).view(batch, rows, 3, self.heads, d_model // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = self.qkv(x).view(batch, rows, 3, self.heads, d_model // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
         k = torch.cat([past_k, k], dim=2)
         v = torch.cat([past_v, v], dim=2)
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
@@ -108,8 +108,8 @@ def embedding_tables(ckpt: GptCheckpoint) -> dict[str, np.ndarray]:
     }
 
 
-def to_openvino(graph: T2SGraph):
-    """Convert to an OpenVINO model whose KV cache is internal state."""
+def to_openvino(graph: T2SGraph, stateful: bool = True):
+    """Convert to an OpenVINO model whose KV cache is internal state (or explicit past/present tensors)."""
     import openvino as ov
     from openvino._offline_transformations import apply_make_stateful_transformation
 
@@ -124,7 +124,8 @@ def to_openvino(graph: T2SGraph):
         port.get_tensor().set_names({name})
     for port, name in zip(model.outputs, ["logits", *present], strict=True):
         port.get_tensor().set_names({name})
-    apply_make_stateful_transformation(model, dict(zip(past, present, strict=True)))
+    if stateful:
+        apply_make_stateful_transformation(model, dict(zip(past, present, strict=True)))
     return model
 
 
