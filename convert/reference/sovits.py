@@ -1,0 +1,129 @@
+"""Torch reference of the SoVITS inference path (SynthesizerTrn): tokens + phones + speaker → 32 kHz audio.
+
+State-dict names are the official ones after weight-norm folding, without the training-only posterior
+encoder (enc_q), and sizes come from the checkpoint's config, so v1/v2/v2Pro/v2ProPlus and tiny models load.
+
+Data path of ``decode``:
+  codes (25 Hz) → codebook vectors → repeated ×2 to 50 Hz → enc_p (SSL 1×1 conv, transformer; phones →
+  embedding, transformer; MRTE cross-attention + speaker; transformer; optional speed change) → m, logs →
+  z_p = m + noise·exp(logs)·noise_scale → flow in reverse (conditioned on ge) → HiFi-GAN (conditioned on ge).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convert.reference.attentions import MRTE, Encoder
+from convert.reference.flows import ResidualCouplingBlock
+from convert.reference.generator import Generator
+from convert.reference.quantizer import ResidualVectorQuantizer
+from convert.reference.ref_encoder import MelStyleEncoder
+
+SSL_DIM = 768
+# v2 and later feed the reference encoder only the lowest 704 of the 1025 spectrogram bins; v1 feeds all.
+V2_REF_BINS = 704
+SPEC_BINS = 1025
+SV_EMBEDDING_DIM = 20480
+MRTE_DIM = 512
+SYMBOLS = {"v1": 322}
+SYMBOLS_V2 = 732
+
+
+class TextEncoder(nn.Module):
+    """enc_p: SSL frames and phones → prior mean m and log-scale logs at 50 Hz."""
+
+    def __init__(self, model_config: dict, n_symbols: int):
+        super().__init__()
+        hidden = int(model_config["hidden_channels"])
+        filters = int(model_config["filter_channels"])
+        heads, layers = int(model_config["n_heads"]), int(model_config["n_layers"])
+        kernel = int(model_config["kernel_size"])
+        self.out_channels = int(model_config["inter_channels"])
+        self.ssl_proj = nn.Conv1d(SSL_DIM, hidden, 1)
+        self.encoder_ssl = Encoder(hidden, filters, heads, layers // 2, kernel)
+        self.text_embedding = nn.Embedding(n_symbols, hidden)
+        self.encoder_text = Encoder(hidden, filters, heads, layers, kernel)
+        self.mrte = MRTE(hidden, MRTE_DIM, hidden)
+        self.encoder2 = Encoder(hidden, filters, heads, layers // 2, kernel)
+        self.proj = nn.Conv1d(hidden, 2 * self.out_channels, 1)
+
+    def forward(self, ssl, phones, ge_mrte, speed: float = 1.0):
+        y = self.encoder_ssl(self.ssl_proj(ssl))
+        text = self.encoder_text(self.text_embedding(phones).transpose(1, 2))
+        y = self.encoder2(self.mrte(y, text, ge_mrte))
+        if speed != 1:
+            # speed works by resampling the 50 Hz content frames: 80 frames at 1.25× become int(80/1.25)+1 = 65
+            y = F.interpolate(y, size=int(y.shape[-1] / speed) + 1, mode="linear")
+        m, logs = self.proj(y).split(self.out_channels, dim=1)
+        return m, logs
+
+
+class SynthesizerTrn(nn.Module):
+    def __init__(self, model_config: dict, version: str):
+        super().__init__()
+        self.version = version
+        self.is_pro = version in ("v2Pro", "v2ProPlus")
+        gin = int(model_config["gin_channels"])
+        inter = int(model_config["inter_channels"])
+        n_symbols = SYMBOLS.get(version, SYMBOLS_V2)
+        self.ref_bins = SPEC_BINS if version == "v1" else V2_REF_BINS
+        self.enc_p = TextEncoder(model_config, n_symbols)
+        self.dec = Generator(inter, model_config, gin)
+        self.flow = ResidualCouplingBlock(inter, int(model_config["hidden_channels"]), gin)
+        self.ref_enc = MelStyleEncoder(self.ref_bins, gin)
+        # 25 Hz models: a k2 s2 conv halves the 50 Hz HuBERT frames before quantizing
+        self.ssl_proj = nn.Conv1d(SSL_DIM, SSL_DIM, 2, stride=2)
+        self.quantizer = ResidualVectorQuantizer(SSL_DIM, 1024)
+        if self.is_pro:
+            self.sv_emb = nn.Linear(SV_EMBEDDING_DIM, gin)
+            self.ge_to512 = nn.Linear(gin, MRTE_DIM)
+            self.prelu = nn.PReLU(gin)
+
+    @torch.no_grad()
+    def compute_ge(self, spec: torch.Tensor, sv_emb: torch.Tensor | None = None) -> torch.Tensor:
+        """spec [1025, frames] (+ v2Pro: speaker-verification embedding [20480]) → ge [gin]."""
+        ge = self.ref_enc(spec[None, : self.ref_bins])
+        if self.is_pro:
+            if sv_emb is None:
+                raise ValueError(f"{self.version} needs a speaker-verification embedding (sv_emb)")
+            ge = self.prelu(ge + self.sv_emb(sv_emb[None]).unsqueeze(-1))
+        return ge[0, :, 0]
+
+    def ge_for_mrte(self, ge: torch.Tensor) -> torch.Tensor:
+        """MRTE adds a 512-d speaker vector: ge itself (gin 512), or ge_to512(ge) in v2Pro."""
+        return self.ge_to512(ge) if self.is_pro else ge
+
+    @torch.no_grad()
+    def decode(
+        self,
+        codes: torch.Tensor,
+        phones: torch.Tensor,
+        ge: torch.Tensor,
+        noise_scale: float = 0.5,
+        speed: float = 1.0,
+        noise: torch.Tensor | None = None,
+        return_parts: bool = False,
+    ):
+        """codes [T25], phones [N], ge [gin] → audio [1280·T25 / speed (roughly)].
+
+        ``noise`` (standard normal, shaped like m) replaces the random draw, for reproducible tests.
+        """
+        ssl = self.quantizer.decode(codes[None])
+        ssl = F.interpolate(ssl, scale_factor=2, mode="nearest")  # 25 Hz tokens → 50 Hz frames
+        m, logs = self.enc_p(ssl, phones[None], self.ge_for_mrte(ge)[None, :, None], speed)
+        if noise is None:
+            noise = torch.randn_like(m)
+        z_p = m + noise.reshape(m.shape) * torch.exp(logs) * noise_scale
+        g = ge[None, :, None]
+        z = self.flow.reverse(z_p, g)
+        audio = self.dec(z, g)[0, 0]
+        if return_parts:
+            return audio, {"m": m[0], "logs": logs[0], "z": z[0]}
+        return audio
+
+    @torch.no_grad()
+    def extract_latent(self, ssl: torch.Tensor) -> torch.Tensor:
+        """HuBERT features [768, T50] → semantic tokens [T50 // 2]."""
+        return self.quantizer.encode(self.ssl_proj(ssl[None]))[0]

@@ -1,0 +1,90 @@
+"""The torch reference SoVITS reproduces upstream's recorded arrays on every conformance variant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from convert.checkpoint import load_sovits
+from convert.reference import build_sovits
+from convert.reference.spectrogram import linear_spectrogram
+from tests.conftest import load_cases, require_conformance
+
+ATOL = 1e-4  # conformance README §8
+
+
+def _model(folder):
+    ckpt = load_sovits(folder / "sovits.pth")
+    model = build_sovits(ckpt.model_config, ckpt.version).eval()
+    model.load_state_dict(ckpt.state_dict, strict=True)
+    return model
+
+
+@pytest.fixture
+def setup(variant_dir):
+    cases = load_cases(variant_dir)
+    model = _model(variant_dir)
+    sv = torch.from_numpy(cases["sv_emb"]) if "sv_emb" in cases else None
+    ge = model.compute_ge(torch.from_numpy(cases["spec"]), sv)
+    return model, cases, ge
+
+
+def _t(array):
+    return torch.from_numpy(array)
+
+
+def test_spectrogram_and_ge(setup):
+    model, cases, ge = setup
+    np.testing.assert_allclose(linear_spectrogram(_t(cases["ref_wav32k"])).numpy(), cases["spec"], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(ge.numpy(), cases["ge"], rtol=0, atol=ATOL)
+    if model.is_pro:
+        ref_only = model.ref_enc(_t(cases["spec"])[None, : model.ref_bins])[0, :, 0]
+        np.testing.assert_allclose(ref_only.detach().numpy(), cases["ge_refenc"], rtol=0, atol=ATOL)
+        np.testing.assert_allclose(model.ge_for_mrte(ge).detach().numpy(), cases["ge512"], rtol=0, atol=ATOL)
+
+
+def test_extract_latent_codes_are_identical(setup):
+    model, cases, _ = setup
+    assert model.extract_latent(_t(cases["ssl"])).tolist() == cases["ssl_codes"].tolist()
+    hf_cases = load_cases(require_conformance("hf"))
+    prompt = model.extract_latent(_t(hf_cases["hubert_last_hidden"]))
+    assert prompt.tolist() == cases["hubert_prompt_codes"].tolist()
+
+
+def test_decode_without_noise(setup):
+    model, cases, ge = setup
+    audio, parts = model.decode(_t(cases["codes"]), _t(cases["tgt_phones"]), ge, noise_scale=0, return_parts=True)
+    np.testing.assert_allclose(parts["m"].numpy(), cases["noise0_enc_p_m"], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(parts["logs"].numpy(), cases["noise0_enc_p_logs"], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(parts["z"].numpy(), cases["noise0_flow_z"], rtol=0, atol=ATOL)
+    assert audio.shape == (1280 * len(cases["codes"]),)
+    np.testing.assert_allclose(audio.numpy(), cases["audio_noise0"], rtol=0, atol=ATOL)
+
+
+def test_decode_speed_and_noise(setup):
+    model, cases, ge = setup
+    codes, phones = _t(cases["codes"]), _t(cases["tgt_phones"])
+    fast = model.decode(codes, phones, ge, noise_scale=0, speed=1.25)
+    assert fast.shape == cases["audio_speed125"].shape == ((int(80 / 1.25) + 1) * 640,)
+    np.testing.assert_allclose(fast.numpy(), cases["audio_speed125"], rtol=0, atol=ATOL)
+    noisy = model.decode(codes, phones, ge, noise_scale=0.5, noise=_t(cases["noise05_randn"])[None])
+    np.testing.assert_allclose(noisy.numpy(), cases["audio_noise05"], rtol=0, atol=ATOL)
+
+
+def test_the_speaker_vector_matters():
+    model = _model(require_conformance("v2-tiny"))
+    cases = load_cases(require_conformance("v2-tiny"))
+    ge = model.compute_ge(_t(cases["spec"]))
+    other = model.compute_ge(_t(np.ascontiguousarray(cases["spec"][:, ::-1])))
+    assert not torch.allclose(ge, other)
+    a = model.decode(_t(cases["codes"]), _t(cases["tgt_phones"]), ge, noise_scale=0)
+    b = model.decode(_t(cases["codes"]), _t(cases["tgt_phones"]), other, noise_scale=0)
+    assert (a - b).abs().max() > 1e-3
+
+
+def test_v2pro_needs_its_speaker_verification_embedding():
+    model = _model(require_conformance("v2pro-tiny"))
+    cases = load_cases(require_conformance("v2pro-tiny"))
+    with pytest.raises(ValueError, match="sv_emb"):
+        model.compute_ge(_t(cases["spec"]))
