@@ -1,0 +1,132 @@
+"""The ``gsv-edge`` command. Commands are thin: parse options, call the library, print.
+
+Workstation commands (inspect, demo-model, bench-reference) import ``convert`` lazily, inside the command,
+so the device-side commands never load torch.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edge.errors import UserError
+
+app = typer.Typer(
+    name="gsv-edge",
+    help="Run GPT-SoVITS voice cloning offline on small machines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def inspect(
+    files: Annotated[list[Path], typer.Argument(help="GPT .ckpt and/or SoVITS .pth files.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+) -> None:
+    """Show version, sizes, parameter count and key coverage of GPT-SoVITS checkpoints, and whether a
+    GPT and a SoVITS file belong together. Never runs code from the files."""
+    from convert.inspect import inspect_files
+
+    report = inspect_files(files)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(report.to_text())
+    if not report.ok:
+        raise typer.Exit(2)
+
+
+@app.command("demo-model")
+def demo_model(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write gpt.ckpt and sovits.pth into.")],
+    version: Annotated[str, typer.Option(help="v1, v2, v2Pro or v2ProPlus.")] = "v2",
+    size: Annotated[str, typer.Option(help="'full' (official sizes) or 'tiny' (for tests).")] = "full",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same weights.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+) -> None:
+    """Write a seeded random GPT-SoVITS model in the official file formats (random weights: it shows the
+    pipeline and its speed, not a voice)."""
+    from convert.demo_model import write_demo_model
+
+    written = write_demo_model(output, version=version, size=size, seed=seed, force=force)
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def phonemize(
+    text: Annotated[str | None, typer.Argument(help="Text to convert; read from stdin when omitted.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="auto, zh, all_zh, en, ja or all_ja.")] = "auto",
+    version: Annotated[str, typer.Option("--version", help="Symbol table: v1 or v2.")] = "v2",
+    no_split: Annotated[
+        bool,
+        typer.Option("--no-split", help="No segmentation or language split: one language's cleaner on the text."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show the segments, phones and phone ids the model will get for TEXT (for debugging a voice)."""
+    from runtime.text import TextError, clean_text
+    from runtime.text import phonemize as run_phonemize
+
+    if version not in ("v1", "v2"):
+        raise UserError(f"unknown --version {version!r}; choose v1 or v2")
+    if text is None:
+        text = sys.stdin.read()
+    try:
+        if no_split:
+            cleaned = clean_text(text, lang, version)
+            segments = [
+                {"text": text, "language": lang, "phones": cleaned.phones, "phone_ids": cleaned.phone_ids,
+                 "word2ph": cleaned.word2ph, "norm_text": cleaned.norm_text}
+            ]  # fmt: skip
+        else:
+            segments = [
+                {"text": seg.text, "language": seg.language, "phones": seg.phones, "phone_ids": seg.phone_ids,
+                 "word2ph": seg.word2ph, "norm_text": seg.norm_text}
+                for seg in run_phonemize(text, language=lang, version=version)
+            ]  # fmt: skip
+    except TextError as err:
+        raise UserError(str(err)) from None
+    if as_json:
+        typer.echo(json.dumps({"segments": segments}, ensure_ascii=False))
+        return
+    for number, seg in enumerate(segments, 1):
+        typer.echo(f"[{number}] {seg['language']}: {seg['text']}")
+        typer.echo(f"    phones  {' '.join(seg['phones'])}")
+        typer.echo(f"    ids     {' '.join(map(str, seg['phone_ids']))}")
+        if seg["word2ph"] is not None:
+            typer.echo(f"    word2ph {' '.join(map(str, seg['word2ph']))}")
+
+
+def main() -> None:
+    """Console entry point: user mistakes become one line on stderr and exit code 2, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except UserError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as err:  # click's own usage errors
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(2)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
