@@ -26,7 +26,8 @@ demo: setup
 	$(BIN)/gsv-edge inspect $(DEMO_DIR)/model/gpt.ckpt $(DEMO_DIR)/model/sovits.pth
 
 bench: setup
-	$(BIN)/gsv-edge bench-reference
+	test -f $(DEMO_DIR)/model/gpt.ckpt || $(BIN)/gsv-edge demo-model --version v2 --seed 0 -o $(DEMO_DIR)/model
+	$(BIN)/gsv-edge bench-t2s $(DEMO_DIR)/model/gpt.ckpt
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

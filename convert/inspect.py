@@ -56,7 +56,8 @@ class InspectReport:
         lines: list[str] = []
         for f in self.files:
             lines.append(f"{f.path}")
-            lines.append(f"  kind       {f.kind.upper()} ({f.info})" if f.info else f"  kind       {f.kind.upper()}")
+            kind = {"gpt": "GPT", "sovits": "SoVITS"}[f.kind]
+            lines.append(f"  kind       {kind} ({f.info})" if f.info else f"  kind       {kind}")
             lines.append(f"  version    {f.version}  [{f.evidence}]")
             lines.append("  dims       " + ", ".join(f"{k} {v}" for k, v in f.dims.items()))
             lines.append(f"  params     {f.n_params:,} ({f.n_params / 1e6:.1f} M)")

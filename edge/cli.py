@@ -104,6 +104,32 @@ def phonemize(
             typer.echo(f"    word2ph {' '.join(map(str, seg['word2ph']))}")
 
 
+@app.command("bench-t2s")
+def bench_t2s(
+    gpt: Annotated[Path, typer.Argument(help="GPT .ckpt to benchmark (e.g. demo/model/gpt.ckpt).")],
+    formats: Annotated[str, typer.Option(help="Compressed weight formats to time, comma-separated.")] = "int8,int4",
+    steps: Annotated[int, typer.Option(help="Decode steps per repetition.")] = 100,
+    prefill: Annotated[int, typer.Option(help="Prefill rows (phones + prompt tokens).")] = 150,
+    repeats: Annotated[int, typer.Option(help="Repetitions; medians are reported.")] = 3,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: OpenVINO's default).")] = 0,
+) -> None:
+    """Time the exported t2s graph: stateless fp32 vs stateful fp32 vs stateful compressed, interleaved."""
+    from convert.bench import bench_t2s as run_bench
+    from convert.checkpoint import load_gpt
+
+    ckpt = load_gpt(gpt)
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    results = run_bench(ckpt, wanted, prefill, steps, repeats, threads, log=lambda m: typer.echo(m, err=True))
+    baseline = results[0].ms_per_token
+    header = f"{'variant':18s} {'prefill ms':>10s} {'ms/token':>9s} {'vs stateless':>12s} {'IR MB':>7s} {'prep s':>7s}"
+    typer.echo(header)
+    for r in results:
+        typer.echo(
+            f"{r.name:18s} {r.prefill_ms:10.1f} {r.ms_per_token:9.2f} {baseline / r.ms_per_token:11.2f}x "
+            f"{r.ir_mb:7.1f} {r.convert_s:7.1f}"
+        )
+
+
 def main() -> None:
     """Console entry point: user mistakes become one line on stderr and exit code 2, never a traceback."""
     try:
