@@ -104,6 +104,52 @@ def phonemize(
             typer.echo(f"    word2ph {' '.join(map(str, seg['word2ph']))}")
 
 
+@app.command()
+def convert(
+    gpt: Annotated[Path, typer.Option("--gpt", help="GPT checkpoint (.ckpt) from GPT_weights*/.")],
+    sovits: Annotated[Path, typer.Option("--sovits", help="SoVITS checkpoint (.pth) from SoVITS_weights*/.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Pack folder to write, e.g. packs/myvoice-rpi5.")],
+    profile: Annotated[
+        str, typer.Option(help="Device profile: rpi4, rpi5, nuc, laptop, or a path to your own .toml.")
+    ] = "laptop",
+    weight_format: Annotated[
+        str | None, typer.Option("--weight-format", help="Override the GPT weights: int8, int4, fp16 or fp32.")
+    ] = None,
+    sovits_format: Annotated[
+        str | None, typer.Option("--sovits-format", help="Override the SoVITS weights: fp16, int8 or fp32.")
+    ] = None,
+    hubert: Annotated[
+        Path | None, typer.Option(help="chinese-hubert-base folder: adds the graph that enrolls voices on the device.")
+    ] = None,
+    bert: Annotated[
+        Path | None, typer.Option(help="chinese-roberta-wwm-ext-large folder: adds the zh BERT graph.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+) -> None:
+    """Convert a GPT-SoVITS model into a pack for a device: OpenVINO IR (+ ONNX for the ONNX Runtime
+    fallback), quantized per the profile, checked against the torch reference, with a report."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from convert.convert import ConvertOptions
+    from convert.convert import convert as run_convert
+
+    options = ConvertOptions(gpt, sovits, output, profile, weight_format, sovits_format, hubert, bert, force)
+    console = Console(stderr=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        written, report = run_convert(options, progress=lambda step: bar.update(task, description=step))
+    table = Table(title="accuracy (report.json)")
+    for column in ("graph", "backend", "precision", "against", "metrics", ""):
+        table.add_column(column)
+    for row in report.rows():
+        table.add_row(*row)
+    Console().print(table)
+    typer.echo(f"wrote {written}")
+
+
 @app.command("bench-t2s")
 def bench_t2s(
     gpt: Annotated[Path, typer.Argument(help="GPT .ckpt to benchmark (e.g. demo/model/gpt.ckpt).")],

@@ -73,6 +73,27 @@ def prefill_mask(n_phones: int, n_prompt: int) -> np.ndarray:
     return mask[None, None]
 
 
+def score_tokens(
+    session: T2SSession,
+    embeddings: T2SEmbeddings,
+    phone_ids: np.ndarray,
+    bert: np.ndarray,
+    prompt: np.ndarray,
+    tokens: np.ndarray,
+) -> np.ndarray:
+    """Teacher forcing: the logits [len(tokens) + 1, vocab] of the prefill and of each given next token."""
+    prompt = np.asarray(prompt, dtype=np.int64)
+    rows = np.concatenate([embeddings.phones(phone_ids, bert), embeddings.tokens(prompt)])[None]
+    session.reset()
+    logits = [session.run(rows.astype(np.float32), prefill_mask(len(phone_ids), len(prompt)))]
+    cached = rows.shape[1]
+    for i, token in enumerate(tokens):
+        row = embeddings.tokens(np.array([token]), start=len(prompt) + i)[None]
+        cached += 1
+        logits.append(session.run(row.astype(np.float32), np.zeros((1, 1, 1, cached), dtype=np.float32)))
+    return np.stack(logits)
+
+
 @dataclass
 class Generation:
     """What one run of the AR loop produced."""

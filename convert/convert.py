@@ -1,0 +1,299 @@
+"""`gsv-edge convert`: checkpoints → a pack folder, as a pipeline of named passes.
+
+    load + check pair → t2s (export, verify fp32 vs reference, compress, measure) → sovits (same) →
+    voice-side graphs (hubert, ref_enc, bert; each optional) → manifest, report, model card → rename into place
+
+Everything is written into a hidden staging folder beside the target and renamed at the very end, so an
+interrupted or failed conversion leaves nothing half written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from convert.checkpoint import GptCheckpoint, SovitsCheckpoint, load_gpt, load_sovits
+from convert.report import T2S_FP32_TOLERANCE, Check, Report, logit_metrics
+from convert.versions import check_pair
+from edge.errors import UserError
+from edge.profiles import Profile, load_profile
+from runtime.pack import GraphFile, Manifest, file_sha256
+
+# Inputs for the accuracy checks: fixed, seeded, shaped like a short sentence with a voice prompt.
+CHECK_PHONES = 40
+CHECK_PROMPT = 50
+CHECK_STEPS = 40
+SOVITS_FORMATS = ("fp16", "int8", "fp32")
+
+
+class ConversionFailed(UserError):
+    """The exported graphs do not compute what the reference computes; nothing was written."""
+
+
+@dataclass
+class ConvertOptions:
+    """What to convert, for which device, into which folder."""
+
+    gpt: Path
+    sovits: Path
+    output: Path
+    profile: str = "laptop"
+    t2s_format: str | None = None  # overrides the profile's t2s_weight_format
+    sovits_format: str | None = None  # overrides the profile's sovits_weight_format
+    hubert: Path | None = None
+    bert: Path | None = None
+    force: bool = False
+
+
+@dataclass
+class Context:
+    """State shared by the passes of one conversion."""
+
+    options: ConvertOptions
+    profile: Profile
+    gpt: GptCheckpoint
+    sovits: SovitsCheckpoint
+    staging: Path
+    report: Report = field(default_factory=Report)
+    graphs: list[GraphFile] = field(default_factory=list)
+    tables: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def t2s_format(self) -> str:
+        return self.options.t2s_format or self.profile.convert["t2s_weight_format"]
+
+    @property
+    def sovits_format(self) -> str:
+        return self.options.sovits_format or self.profile.convert["sovits_weight_format"]
+
+    @property
+    def precision_hint(self) -> dict[str, str]:
+        """OpenVINO compile config for measuring shipped precisions the way the device will run them."""
+        hint = self.profile.runtime.get("inference_precision", "auto")
+        return {} if hint == "auto" else {"INFERENCE_PRECISION_HINT": hint}
+
+
+Progress = Callable[[str], None]
+
+
+def convert(options: ConvertOptions, progress: Progress | None = None) -> tuple[Path, Report]:
+    """Run the whole conversion. Raises UserError (bad input) or ConversionFailed (export mismatch)."""
+    from convert.quantize import T2S_FORMATS
+
+    say = progress or (lambda _message: None)
+    profile = load_profile(options.profile)
+    if options.t2s_format is not None and options.t2s_format not in T2S_FORMATS:
+        raise UserError(f"unknown --weight-format {options.t2s_format!r}; choose one of {', '.join(T2S_FORMATS)}")
+    if options.sovits_format is not None and options.sovits_format not in SOVITS_FORMATS:
+        raise UserError(f"unknown --sovits-format {options.sovits_format!r}; choose one of {', '.join(SOVITS_FORMATS)}")
+    output = Path(options.output)
+    if output.exists() and not options.force:
+        raise UserError(f"{output} already exists; pass --force to replace it or choose another -o folder")
+    say("reading checkpoints")
+    gpt, sovits = load_gpt(options.gpt), load_sovits(options.sovits)
+    check_pair(gpt, sovits)
+    for folder, what in ((options.hubert, "--hubert"), (options.bert, "--bert")):
+        if folder is not None and not Path(folder).is_dir():
+            raise UserError(f"{what} {folder}: not a folder; pass the Hugging Face model folder")
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.with_name(f".{output.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    ctx = Context(options, profile, gpt, sovits, staging)
+    try:
+        for name, step in PASSES:
+            say(name)
+            start = time.perf_counter()
+            step(ctx)
+            ctx.timings[name] = round(time.perf_counter() - start, 2)
+        if not ctx.report.ok:
+            failed = [f"{c.graph}/{c.backend}/{c.precision}" for c in ctx.report.checks if not c.passed]
+            raise ConversionFailed(
+                f"the exported graphs do not match the reference ({', '.join(failed)}); nothing was written. "
+                "Please report this with the output of 'gsv-edge inspect' on your files"
+            )
+        _write_pack_files(ctx)
+        if output.exists():
+            shutil.rmtree(output)
+        os.replace(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return output, ctx.report
+
+
+# --- t2s ----------------------------------------------------------------------------------------------------
+
+
+def _check_inputs(gpt: GptCheckpoint, n_symbols: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1234)
+    bert = np.zeros((1024, CHECK_PHONES), np.float32)
+    bert[:, : CHECK_PHONES // 2] = rng.standard_normal((1024, CHECK_PHONES // 2))
+    return {
+        "phones": rng.integers(0, n_symbols, CHECK_PHONES),
+        "bert": bert,
+        "prompt": rng.integers(0, 1024, CHECK_PROMPT),
+        "tokens": rng.integers(0, 1024, CHECK_STEPS),
+    }
+
+
+@torch.no_grad()
+def _reference_logits(gpt: GptCheckpoint, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    from convert.reference import build_gpt
+
+    model = build_gpt(gpt.model_config).eval()
+    model.load_state_dict(gpt.state_dict, strict=True)
+    t = {k: torch.from_numpy(v) for k, v in inputs.items()}
+    logits, cache = model.prefill(t["phones"], t["bert"], t["prompt"])
+    rows = [logits.numpy()]
+    for i, token in enumerate(inputs["tokens"]):
+        logits, cache = model.decode_step(int(token), CHECK_PROMPT + i, cache)
+        rows.append(logits.numpy())
+    return np.stack(rows)
+
+
+def _save_openvino(model, staging: Path, stem: str, fp16: bool = False) -> list[str]:
+    import openvino as ov
+
+    ov.save_model(model, staging / f"{stem}.xml", compress_to_fp16=fp16)
+    return [f"{stem}.xml", f"{stem}.bin"]
+
+
+def export_t2s(ctx: Context) -> None:
+    """The GPT as one stateful OpenVINO graph (fp32 verified, then compressed) plus ONNX for the fallback."""
+    import onnxruntime as ort
+    import openvino as ov
+
+    from convert.export.t2s import T2SGraph, embedding_tables, to_onnx, to_openvino
+    from convert.quantize import compress_t2s
+    from runtime.backends.onnxruntime_backend import OnnxT2S
+    from runtime.backends.openvino_backend import OpenVINOT2S
+    from runtime.t2s import T2SEmbeddings, score_tokens
+
+    gpt, fmt = ctx.gpt, ctx.t2s_format
+    graph = T2SGraph.from_checkpoint(gpt)
+    tables = embedding_tables(gpt)
+    np.savez(ctx.staging / "t2s_embeddings.npz", **{k: v.astype(np.float32) for k, v in tables.items()})
+    ctx.tables["t2s_embeddings"] = "t2s_embeddings.npz"
+    embeddings = T2SEmbeddings(tables)
+
+    n_symbols = int(ctx.sovits.state_dict["enc_p.text_embedding.weight"].shape[0])
+    inputs = _check_inputs(gpt, n_symbols)
+    reference = _reference_logits(gpt, inputs)
+    args = (embeddings, inputs["phones"], inputs["bert"], inputs["prompt"], inputs["tokens"])
+    core = ov.Core()
+
+    fp32_model = to_openvino(graph)
+    fp32_session = OpenVINOT2S(core.compile_model(fp32_model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}))
+    fp32_logits = score_tokens(fp32_session, *args)
+    metrics = logit_metrics(fp32_logits, reference)
+    ctx.report.add(Check("t2s", "openvino", "fp32", "reference", metrics, metrics["max_abs"] <= T2S_FP32_TOLERANCE))
+
+    shipped = compress_t2s(to_openvino(graph), fmt) if fmt not in ("fp32", "fp16") else fp32_model
+    files = _save_openvino(shipped, ctx.staging, f"t2s.{fmt}", fp16=fmt == "fp16")
+    if fmt != "fp32":
+        compiled = core.compile_model(ctx.staging / files[0], "CPU", ctx.precision_hint)
+        ctx.report.add(
+            Check(
+                "t2s", "openvino", fmt, "fp32", logit_metrics(score_tokens(OpenVINOT2S(compiled), *args), fp32_logits)
+            )
+        )
+    past = [f"past_{kv}_{i}" for i in range(len(graph.layers)) for kv in "kv"]
+    ctx.graphs.append(GraphFile("t2s", "openvino", fmt, files, ["x", "mask"], ["logits"], stateful=True))
+
+    if ctx.profile.convert.get("onnx", True):
+        onnx_path = to_onnx(graph, ctx.staging / "t2s.fp32.onnx")
+        io_names = (["x", "mask", *past], ["logits", *[p.replace("past_", "present_") for p in past]])
+        session = OnnxT2S(ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]))
+        metrics = logit_metrics(score_tokens(session, *args), reference)
+        ctx.report.add(
+            Check("t2s", "onnxruntime", "fp32", "reference", metrics, metrics["max_abs"] <= T2S_FP32_TOLERANCE)
+        )
+        ctx.graphs.append(GraphFile("t2s", "onnxruntime", "fp32", [onnx_path.name], *io_names))
+        if fmt in ("int8", "int4"):
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            int8_path = ctx.staging / "t2s.int8.onnx"
+            quantize_dynamic(str(onnx_path), str(int8_path), weight_type=QuantType.QInt8)
+            session = OnnxT2S(ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"]))
+            metrics = logit_metrics(score_tokens(session, *args), fp32_logits)
+            ctx.report.add(Check("t2s", "onnxruntime", "int8", "fp32", metrics))
+            ctx.graphs.append(GraphFile("t2s", "onnxruntime", "int8", [int8_path.name], *io_names))
+
+
+# --- pack files ---------------------------------------------------------------------------------------------
+
+
+def _converter_version() -> str:
+    try:
+        return version("gsv-edge")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _write_pack_files(ctx: Context) -> None:
+    gpt, sovits = ctx.gpt, ctx.sovits
+    sources = {
+        "gpt": {"name": gpt.path.name, "sha256": gpt.sha256},
+        "sovits": {"name": sovits.path.name, "sha256": sovits.sha256},
+    }
+    (ctx.staging / "report.json").write_text(
+        json.dumps({**ctx.report.to_dict(), "timings_s": ctx.timings}, indent=2) + "\n", encoding="utf-8"
+    )
+    (ctx.staging / "MODEL_CARD.md").write_text(_model_card(ctx), encoding="utf-8")
+    files = [f for g in ctx.graphs for f in g.files] + list(ctx.tables.values()) + ["report.json", "MODEL_CARD.md"]
+    model = gpt.model_config
+    manifest = Manifest(
+        model_version=sovits.version,
+        symbols=sovits.symbol_version,
+        sample_rate=int(sovits.config.get("data", {}).get("sampling_rate", 32000)),
+        gpt={
+            "d_model": int(model["embedding_dim"]),
+            "heads": int(model["head"]),
+            "n_layer": int(model["n_layer"]),
+            "vocab": int(model["vocab_size"]),
+            "eos": int(model.get("EOS", 1024)),
+            "top_k": gpt.top_k,
+        },
+        graphs=ctx.graphs,
+        tables=ctx.tables,
+        sources=sources,
+        profile=ctx.profile.name,
+        converter={"name": "gsv-edge", "version": _converter_version()},
+        sha256={name: file_sha256(ctx.staging / name) for name in files},
+    )
+    (ctx.staging / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+
+
+def _model_card(ctx: Context) -> str:
+    lines = [
+        f"# {ctx.options.output.name}",
+        "",
+        f"GPT-SoVITS {ctx.sovits.version} model converted by gsv-edge for the `{ctx.profile.name}` profile "
+        f"({ctx.profile.description}).",
+        "",
+        f"- GPT: `{ctx.gpt.path.name}` (sha256 {ctx.gpt.sha256[:16]}…)",
+        f"- SoVITS: `{ctx.sovits.path.name}` (sha256 {ctx.sovits.sha256[:16]}…)",
+        f"- Phone table: {ctx.sovits.symbol_version}; output: 32 kHz mono",
+        "",
+        "| graph | backend | precision | files |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {g.name} | {g.backend} | {g.precision} | {', '.join(g.files)} |" for g in ctx.graphs]
+    lines += ["", "Accuracy: see report.json (exported graphs vs the torch reference, precisions vs fp32).", ""]
+    return "\n".join(lines)
+
+
+PASSES: list[tuple[str, Callable[[Context], None]]] = [
+    ("t2s", export_t2s),
+]
