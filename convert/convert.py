@@ -147,6 +147,36 @@ def _check_inputs(gpt: GptCheckpoint, n_symbols: int) -> dict[str, np.ndarray]:
     }
 
 
+# Real sentences for data-aware INT4: their phones come from our own text front end.
+CALIBRATION_TEXTS = (
+    "今天天气很好，我们一起去公园散步吧。",
+    "这个模型可以在树莓派上离线运行，不需要联网。",
+    "请在听到提示音之后留言，我们会尽快给您回电话。",
+    "二零二四年三月十五日，气温是十八摄氏度。",
+    "你知道最近的地铁站怎么走吗？",
+    "谢谢你的帮助，祝你周末愉快！",
+)
+
+
+def _calibration_dataset(embeddings, symbols: str):
+    """Prefill inputs built from real sentences (phones from the text front end, a random voice prompt)."""
+    import nncf
+
+    from runtime.t2s import prefill_mask
+    from runtime.text import phonemize
+
+    rng = np.random.default_rng(7)
+    items = []
+    for text in CALIBRATION_TEXTS:
+        for segment in phonemize(text, "zh", version=symbols):
+            phones = np.asarray(segment.phone_ids)
+            prompt = rng.integers(0, 1024, CHECK_PROMPT)
+            bert = np.zeros((1024, len(phones)), np.float32)
+            rows = np.concatenate([embeddings.phones(phones, bert), embeddings.tokens(prompt)])[None]
+            items.append({"x": rows.astype(np.float32), "mask": prefill_mask(len(phones), len(prompt))})
+    return nncf.Dataset(items)
+
+
 @torch.no_grad()
 def _reference_logits(gpt: GptCheckpoint, inputs: dict[str, np.ndarray]) -> np.ndarray:
     from convert.reference import build_gpt
@@ -199,7 +229,8 @@ def export_t2s(ctx: Context) -> None:
     metrics = logit_metrics(fp32_logits, reference)
     ctx.report.add(Check("t2s", "openvino", "fp32", "reference", metrics, metrics["max_abs"] <= T2S_FP32_TOLERANCE))
 
-    shipped = compress_t2s(to_openvino(graph), fmt) if fmt not in ("fp32", "fp16") else fp32_model
+    dataset = _calibration_dataset(embeddings, ctx.sovits.symbol_version) if fmt == "int4" else None
+    shipped = compress_t2s(to_openvino(graph), fmt, dataset) if fmt not in ("fp32", "fp16") else fp32_model
     files = _save_openvino(shipped, ctx.staging, f"t2s.{fmt}", fp16=fmt == "fp16")
     if fmt != "fp32":
         compiled = core.compile_model(ctx.staging / files[0], "CPU", ctx.precision_hint)
@@ -221,14 +252,33 @@ def export_t2s(ctx: Context) -> None:
         )
         ctx.graphs.append(GraphFile("t2s", "onnxruntime", "fp32", [onnx_path.name], *io_names))
         if fmt in ("int8", "int4"):
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            int8_path = ctx.staging / "t2s.int8.onnx"
-            quantize_dynamic(str(onnx_path), str(int8_path), weight_type=QuantType.QInt8)
-            session = OnnxT2S(ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"]))
+            quantized_path = _quantize_onnx(onnx_path, fmt, ctx.staging / f"t2s.{fmt}.onnx")
+            session = OnnxT2S(ort.InferenceSession(str(quantized_path), providers=["CPUExecutionProvider"]))
             metrics = logit_metrics(score_tokens(session, *args), fp32_logits)
-            ctx.report.add(Check("t2s", "onnxruntime", "int8", "fp32", metrics))
-            ctx.graphs.append(GraphFile("t2s", "onnxruntime", "int8", [int8_path.name], *io_names))
+            ctx.report.add(Check("t2s", "onnxruntime", fmt, "fp32", metrics))
+            ctx.graphs.append(GraphFile("t2s", "onnxruntime", fmt, [quantized_path.name], *io_names))
+
+
+def _quantize_onnx(source: Path, fmt: str, target: Path) -> Path:
+    """ONNX Runtime's own weight quantization: dynamic INT8 MatMuls, or 4-bit MatMulNBits (block 64)."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    root = logging.getLogger()
+    level, root.level = root.level, logging.ERROR  # ORT logs a pre-processing hint on every call
+    try:
+        if fmt == "int8":
+            quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+        else:
+            quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=4, block_size=64, is_symmetric=True)
+            quantizer.process()
+            quantizer.model.save_model_to_file(str(target))
+    finally:
+        root.level = level
+    return target
 
 
 # --- pack files ---------------------------------------------------------------------------------------------
