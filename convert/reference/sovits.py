@@ -49,13 +49,10 @@ class TextEncoder(nn.Module):
         self.encoder2 = Encoder(hidden, filters, heads, layers // 2, kernel)
         self.proj = nn.Conv1d(hidden, 2 * self.out_channels, 1)
 
-    def forward(self, ssl, phones, ge_mrte, speed: float = 1.0):
+    def forward(self, ssl, phones, ge_mrte):
         y = self.encoder_ssl(self.ssl_proj(ssl))
         text = self.encoder_text(self.text_embedding(phones).transpose(1, 2))
         y = self.encoder2(self.mrte(y, text, ge_mrte))
-        if speed != 1:
-            # speed works by resampling the 50 Hz content frames: 80 frames at 1.25× become int(80/1.25)+1 = 65
-            y = F.interpolate(y, size=int(y.shape[-1] / speed) + 1, mode="linear")
         m, logs = self.proj(y).split(self.out_channels, dim=1)
         return m, logs
 
@@ -95,6 +92,23 @@ class SynthesizerTrn(nn.Module):
         """MRTE adds a 512-d speaker vector: ge itself (gin 512), or ge_to512(ge) in v2Pro."""
         return self.ge_to512(ge) if self.is_pro else ge
 
+    @staticmethod
+    def frames_for(tokens: int, speed: float = 1.0) -> int:
+        """50 Hz frames for ``tokens`` 25 Hz tokens at ``speed`` (upstream's rule)."""
+        return 2 * tokens if speed == 1 else int(2 * tokens / speed) + 1
+
+    def encode(self, codes, phones, ge):
+        """The prior at 50 Hz: codes [B, T25], phones [B, N], ge [B, gin] → m, logs [B, 192, 2·T25]."""
+        ssl = self.quantizer.decode(codes)
+        ssl = F.interpolate(ssl, scale_factor=2, mode="nearest")  # 25 Hz tokens → 50 Hz frames
+        return self.enc_p(ssl, phones, self.ge_for_mrte(ge)[:, :, None])
+
+    def decode_latent(self, z_p, ge):
+        """Prior sample z_p [B, 192, F] → audio [B, 640·F]: the flow in reverse, then the generator."""
+        g = ge[:, :, None]
+        z = self.flow.reverse(z_p, g)
+        return self.dec(z, g)[:, 0], z
+
     @torch.no_grad()
     def decode(
         self,
@@ -106,22 +120,24 @@ class SynthesizerTrn(nn.Module):
         noise: torch.Tensor | None = None,
         return_parts: bool = False,
     ):
-        """codes [T25], phones [N], ge [gin] → audio [1280·T25 / speed (roughly)].
+        """codes [T25], phones [N], ge [gin] → audio [640 · frames_for(T25, speed)]; speed 1.25 turns 80 frames
+        into int(80/1.25)+1 = 65.
 
         ``noise`` (standard normal, shaped like m) replaces the random draw, for reproducible tests.
         """
-        ssl = self.quantizer.decode(codes[None])
-        ssl = F.interpolate(ssl, scale_factor=2, mode="nearest")  # 25 Hz tokens → 50 Hz frames
-        m, logs = self.enc_p(ssl, phones[None], self.ge_for_mrte(ge)[None, :, None], speed)
+        m, logs = self.encode(codes[None], phones[None], ge[None])
+        frames = self.frames_for(len(codes), speed)
+        if frames != m.shape[-1]:
+            # Speed resamples the prior linearly in time. Upstream resamples before the final 1x1 projection;
+            # a per-frame affine map commutes with linear interpolation, so resampling m and logs is the same.
+            m = F.interpolate(m, size=frames, mode="linear")
+            logs = F.interpolate(logs, size=frames, mode="linear")
         if noise is None:
             noise = torch.randn_like(m)
-        z_p = m + noise.reshape(m.shape) * torch.exp(logs) * noise_scale
-        g = ge[None, :, None]
-        z = self.flow.reverse(z_p, g)
-        audio = self.dec(z, g)[0, 0]
+        audio, z = self.decode_latent(m + noise.reshape(m.shape) * torch.exp(logs) * noise_scale, ge[None])
         if return_parts:
-            return audio, {"m": m[0], "logs": logs[0], "z": z[0]}
-        return audio
+            return audio[0], {"m": m[0], "logs": logs[0], "z": z[0]}
+        return audio[0]
 
     @torch.no_grad()
     def extract_latent(self, ssl: torch.Tensor) -> torch.Tensor:

@@ -24,3 +24,24 @@ class OnnxT2S:
         outputs = self._session.run(["logits", *self._present], {"x": rows, "mask": mask, **self._cache})
         self._cache = dict(zip(self._past, outputs[1:], strict=True))
         return outputs[0][0]
+
+
+class OnnxSoVITSEncoder:
+    """sovits_enc: tokens + phones + speaker → the prior (m, logs)."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def run(self, codes, phones, ge):
+        m, logs = self._session.run(["m", "logs"], {"codes": codes, "phones": phones, "ge": ge})
+        return m[0], logs[0]
+
+
+class OnnxSoVITSDecoder:
+    """sovits_dec: prior sample → audio."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def run(self, z_p, ge) -> np.ndarray:
+        return self._session.run(["audio"], {"z_p": z_p, "ge": ge})[0][0]

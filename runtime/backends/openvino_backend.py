@@ -17,3 +17,24 @@ class OpenVINOT2S:
     def run(self, rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
         result = self._request.infer({"x": rows, "mask": mask})
         return result["logits"][0]
+
+
+class OpenVINOSoVITSEncoder:
+    """sovits_enc: tokens + phones + speaker → the prior (m, logs)."""
+
+    def __init__(self, compiled_model):
+        self._request = compiled_model.create_infer_request()
+
+    def run(self, codes, phones, ge):
+        result = self._request.infer({"codes": codes, "phones": phones, "ge": ge})
+        return result["m"][0], result["logs"][0]
+
+
+class OpenVINOSoVITSDecoder:
+    """sovits_dec: prior sample → audio."""
+
+    def __init__(self, compiled_model):
+        self._request = compiled_model.create_infer_request()
+
+    def run(self, z_p, ge) -> np.ndarray:
+        return self._request.infer({"z_p": z_p, "ge": ge})["audio"][0]

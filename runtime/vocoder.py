@@ -1,0 +1,81 @@
+"""Semantic tokens → audio: the host side of the two SoVITS graphs (speed, noise, windows for streaming).
+
+Facts: tokens come at 25 Hz; SoVITS works at 50 Hz (each token covers two frames) and its generator turns a
+frame into 640 samples, so one token is 1280 samples of 32 kHz audio at speed 1.
+
+``sovits_enc`` gives the prior (m, logs) for the tokens; here it is resampled for speed and sampled,
+z_p = m + N(0,1)·exp(logs)·noise_scale; ``sovits_dec`` turns z_p into audio. The decoder is convolutional with
+a finite reach, so a window of frames decoded with ``DECODER_CONTEXT_FRAMES`` of context on each side matches
+a whole decode (≥ 95 dB on the demo model), which is what streaming relies on.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+SAMPLE_RATE = 32000
+SAMPLES_PER_FRAME = 640
+FRAMES_PER_TOKEN = 2
+SAMPLES_PER_TOKEN = SAMPLES_PER_FRAME * FRAMES_PER_TOKEN
+LATENT_CHANNELS = 192
+DECODER_CONTEXT_FRAMES = 16
+
+
+class SoVITSEncoder(Protocol):
+    def run(self, codes: np.ndarray, phones: np.ndarray, ge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """codes [1, T], phones [1, N], ge [1, gin] → m, logs [192, 2T]."""
+        ...
+
+
+class SoVITSDecoder(Protocol):
+    def run(self, z_p: np.ndarray, ge: np.ndarray) -> np.ndarray:
+        """z_p [1, 192, F], ge [1, gin] → audio [640·F]."""
+        ...
+
+
+def frames_for(tokens: int, speed: float = 1.0) -> int:
+    """50 Hz frames for ``tokens`` at ``speed`` (upstream's rule: 2T at speed 1, else int(2T / speed) + 1)."""
+    return FRAMES_PER_TOKEN * tokens if speed == 1 else int(FRAMES_PER_TOKEN * tokens / speed) + 1
+
+
+def resample(x: np.ndarray, frames: int) -> np.ndarray:
+    """Linear resampling along the last axis, half-pixel centres (torch's interpolate, align_corners=False)."""
+    n = x.shape[-1]
+    if frames == n:
+        return x
+    scale = np.float32(n / frames)  # float32 arithmetic, as torch does it
+    source = np.maximum((np.arange(frames, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5), 0)
+    lower = np.minimum(np.floor(source).astype(np.int64), n - 1)
+    upper = np.minimum(lower + 1, n - 1)
+    weight = (source - lower).astype(np.float32)
+    return x[..., lower] * (1 - weight) + x[..., upper] * weight
+
+
+def prior_sample(m: np.ndarray, logs: np.ndarray, noise: np.ndarray, noise_scale: float) -> np.ndarray:
+    """z_p = m + noise · exp(logs) · noise_scale, as [1, 192, F] float32."""
+    return (m + noise * np.exp(logs) * noise_scale).astype(np.float32)[None]
+
+
+def synthesize(encoder, decoder, tokens, phones, ge, noise_scale=0.5, speed=1.0, rng=None, noise=None) -> np.ndarray:
+    """Whole-utterance decode: tokens [T] → float32 audio [640 · frames_for(T, speed)]."""
+    ge_row = np.asarray(ge, np.float32)[None]
+    m, logs = encoder.run(_row(tokens), _row(phones), ge_row)
+    frames = frames_for(len(tokens), speed)
+    m, logs = resample(m, frames), resample(logs, frames)
+    if noise is None:
+        noise = (rng or np.random.default_rng()).standard_normal(m.shape).astype(np.float32)
+    return decoder.run(prior_sample(m, logs, noise, noise_scale), ge_row)
+
+
+def decode_frames(decoder, z_p: np.ndarray, ge, start: int, end: int, context: int = DECODER_CONTEXT_FRAMES):
+    """Audio for frames [start, end) of z_p [1, 192, F], decoded with up to ``context`` frames on each side."""
+    first, last = max(0, start - context), min(z_p.shape[-1], end + context)
+    audio = decoder.run(np.ascontiguousarray(z_p[:, :, first:last]), np.asarray(ge, np.float32)[None])
+    offset = (start - first) * SAMPLES_PER_FRAME
+    return audio[offset : offset + (end - start) * SAMPLES_PER_FRAME]
+
+
+def _row(ids) -> np.ndarray:
+    return np.asarray(ids, dtype=np.int64)[None]
