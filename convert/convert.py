@@ -32,7 +32,6 @@ from runtime.pack import GraphFile, Manifest, file_sha256
 CHECK_PHONES = 40
 CHECK_PROMPT = 50
 CHECK_STEPS = 40
-SOVITS_FORMATS = ("fp16", "int8", "fp32")
 
 
 class ConversionFailed(UserError):
@@ -88,7 +87,7 @@ Progress = Callable[[str], None]
 
 def convert(options: ConvertOptions, progress: Progress | None = None) -> tuple[Path, Report]:
     """Run the whole conversion. Raises UserError (bad input) or ConversionFailed (export mismatch)."""
-    from convert.quantize import T2S_FORMATS
+    from convert.quantize import SOVITS_FORMATS, T2S_FORMATS
 
     say = progress or (lambda _message: None)
     profile = load_profile(options.profile)
@@ -281,6 +280,90 @@ def _quantize_onnx(source: Path, fmt: str, target: Path) -> Path:
     return target
 
 
+# --- sovits -------------------------------------------------------------------------------------------------
+
+CHECK_TOKENS = 60
+
+
+def export_sovits(ctx: Context) -> None:
+    """SoVITS as sovits_enc (prior) + sovits_dec (flow + vocoder): fp32 verified, then the profile's format."""
+    import nncf
+    import onnxruntime as ort
+    import openvino as ov
+
+    from convert.export import sovits as export
+    from convert.quantize import quantize_sovits_decoder
+    from convert.report import SOVITS_FP32_MIN_SNR_DB, snr_db
+    from runtime.backends.onnxruntime_backend import OnnxSoVITSDecoder, OnnxSoVITSEncoder
+    from runtime.backends.openvino_backend import OpenVINOSoVITSDecoder, OpenVINOSoVITSEncoder
+    from runtime.vocoder import synthesize
+
+    fmt = ctx.sovits_format
+    reference = export.load_reference(ctx.sovits)
+    gin = reference.dec.cond.in_channels
+    n_symbols = int(ctx.sovits.state_dict["enc_p.text_embedding.weight"].shape[0])
+    rng = np.random.default_rng(4321)
+    codes, phones = rng.integers(0, 1024, CHECK_TOKENS), rng.integers(0, n_symbols, CHECK_PHONES)
+    ge = (0.3 * rng.standard_normal(gin)).astype(np.float32)
+    noise = rng.standard_normal((192, 2 * CHECK_TOKENS)).astype(np.float32)
+    t = {"codes": torch.from_numpy(codes), "phones": torch.from_numpy(phones), "ge": torch.from_numpy(ge)}
+    expected = reference.decode(t["codes"], t["phones"], t["ge"], noise_scale=0.5, noise=torch.from_numpy(noise))
+    expected = expected.numpy()
+
+    def audio_of(encoder, decoder):
+        return synthesize(encoder, decoder, codes, phones, ge, noise_scale=0.5, noise=noise)
+
+    core = ov.Core()
+    enc_model = export.encoder_to_openvino(export.SoVITSEncoderGraph(reference))
+    dec_model = export.decoder_to_openvino(export.SoVITSDecoderGraph(reference))
+    f32 = {"INFERENCE_PRECISION_HINT": "f32"}
+    fp32_audio = audio_of(
+        OpenVINOSoVITSEncoder(core.compile_model(enc_model, "CPU", f32)),
+        OpenVINOSoVITSDecoder(core.compile_model(dec_model, "CPU", f32)),
+    )
+    snr = snr_db(fp32_audio, expected)
+    ctx.report.add(Check("sovits", "openvino", "fp32", "reference", {"snr_db": snr}, snr >= SOVITS_FP32_MIN_SNR_DB))
+
+    if fmt == "int8":
+        calibration = []
+        encoder = OpenVINOSoVITSEncoder(core.compile_model(enc_model, "CPU", f32))
+        for _ in range(8):
+            m, logs = encoder.run(rng.integers(0, 1024, (1, 30)), rng.integers(0, n_symbols, (1, 20)), ge[None])
+            z_p = m + rng.standard_normal(m.shape).astype(np.float32) * np.exp(logs) * 0.5
+            calibration.append({"z_p": z_p[None].astype(np.float32), "ge": ge[None]})
+        dec_model = quantize_sovits_decoder(dec_model, nncf.Dataset(calibration), len(calibration))
+    enc_files = _save_openvino(enc_model, ctx.staging, f"sovits_enc.{fmt}", fp16=fmt != "fp32")
+    dec_files = _save_openvino(dec_model, ctx.staging, f"sovits_dec.{fmt}", fp16=fmt == "fp16")
+    ctx.graphs.append(GraphFile("sovits_enc", "openvino", fmt, enc_files, export.ENC_INPUTS, export.ENC_OUTPUTS))
+    ctx.graphs.append(GraphFile("sovits_dec", "openvino", fmt, dec_files, export.DEC_INPUTS, export.DEC_OUTPUTS))
+    if fmt != "fp32" or ctx.precision_hint.get("INFERENCE_PRECISION_HINT", "") != "f32":
+        shipped = audio_of(
+            OpenVINOSoVITSEncoder(core.compile_model(ctx.staging / enc_files[0], "CPU", ctx.precision_hint)),
+            OpenVINOSoVITSDecoder(core.compile_model(ctx.staging / dec_files[0], "CPU", ctx.precision_hint)),
+        )
+        precision = f"{fmt} ({ctx.precision_hint.get('INFERENCE_PRECISION_HINT', 'device default')})"
+        ctx.report.add(Check("sovits", "openvino", precision, "fp32", {"snr_db": snr_db(shipped, fp32_audio)}))
+
+    if ctx.profile.convert.get("onnx", True):
+        enc_path = export.encoder_to_onnx(export.SoVITSEncoderGraph(reference), ctx.staging / "sovits_enc.fp32.onnx")
+        dec_path = export.decoder_to_onnx(export.SoVITSDecoderGraph(reference), ctx.staging / "sovits_dec.fp32.onnx")
+        providers = ["CPUExecutionProvider"]
+        onnx_audio = audio_of(
+            OnnxSoVITSEncoder(ort.InferenceSession(str(enc_path), providers=providers)),
+            OnnxSoVITSDecoder(ort.InferenceSession(str(dec_path), providers=providers)),
+        )
+        snr = snr_db(onnx_audio, expected)
+        ctx.report.add(
+            Check("sovits", "onnxruntime", "fp32", "reference", {"snr_db": snr}, snr >= SOVITS_FP32_MIN_SNR_DB)
+        )
+        ctx.graphs.append(
+            GraphFile("sovits_enc", "onnxruntime", "fp32", [enc_path.name], export.ENC_INPUTS, export.ENC_OUTPUTS)
+        )
+        ctx.graphs.append(
+            GraphFile("sovits_dec", "onnxruntime", "fp32", [dec_path.name], export.DEC_INPUTS, export.DEC_OUTPUTS)
+        )
+
+
 # --- pack files ---------------------------------------------------------------------------------------------
 
 
@@ -346,4 +429,5 @@ def _model_card(ctx: Context) -> str:
 
 PASSES: list[tuple[str, Callable[[Context], None]]] = [
     ("t2s", export_t2s),
+    ("sovits", export_sovits),
 ]

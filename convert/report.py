@@ -44,6 +44,8 @@ class Report:
     checks: list[Check] = field(default_factory=list)
 
     def add(self, check: Check) -> Check:
+        check.passed = bool(check.passed)
+        check.metrics = {name: float(value) for name, value in check.metrics.items()}
         self.checks.append(check)
         return check
 
@@ -52,7 +54,11 @@ class Report:
         return all(check.passed for check in self.checks)
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "checks": [asdict(check) for check in self.checks]}
+        """Plain JSON: an infinite SNR (bit-identical audio) is written as null."""
+        checks = [asdict(check) for check in self.checks]
+        for check in checks:
+            check["metrics"] = {k: (v if np.isfinite(v) else None) for k, v in check["metrics"].items()}
+        return {"ok": self.ok, "checks": checks}
 
     def rows(self) -> list[tuple[str, str, str, str, str, str]]:
         """Rows for a printed table: graph, backend, precision, against, metrics, verdict."""

@@ -27,6 +27,11 @@ def test_pack_manifest_report_and_card(tmp_path):
     assert t2s.precision == "int8" and t2s.stateful
     assert manifest.graph("t2s", "onnxruntime", ("fp32",)).files == ["t2s.fp32.onnx"]
     assert manifest.sources["gpt"]["name"] == "gpt.ckpt"
+    for name in ("sovits_enc", "sovits_dec"):
+        assert manifest.graph(name, "openvino").precision == "fp16"  # the laptop profile's SoVITS format
+        assert manifest.graph(name, "onnxruntime").precision == "fp32"
+    sovits_vs_reference = [c for c in report.checks if c.graph == "sovits" and c.against == "reference"]
+    assert len(sovits_vs_reference) == 2 and all(c.metrics["snr_db"] >= 60 for c in sovits_vs_reference)
     saved = json.loads((out / "report.json").read_text())
     assert saved["ok"] is True and report.ok
     fp32_vs_reference = [c for c in saved["checks"] if c["against"] == "reference"]
