@@ -364,6 +364,113 @@ def export_sovits(ctx: Context) -> None:
         )
 
 
+# --- voice-side graphs ---------------------------------------------------------------------------------------
+
+
+def _synthetic_voice(rate: int, seconds: float, seed: int) -> np.ndarray:
+    """A voiced-sounding test signal: harmonics of a slowly wobbling f0 plus a little noise, peak 0.5."""
+    t = np.arange(int(rate * seconds)) / rate
+    f0 = 150 * (1 + 0.03 * np.sin(2 * np.pi * 5 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    wave = sum(a * np.sin(h * phase) for h, a in enumerate((1, 0.6, 0.45, 0.3, 0.2), start=1))
+    wave = wave + 0.02 * np.random.default_rng(seed).standard_normal(len(t))
+    return (0.5 * wave / np.abs(wave).max()).astype(np.float32)
+
+
+def export_voice(ctx: Context) -> None:
+    """ref_enc (always), hubert (with --hubert) and bert (with --bert)."""
+    import onnxruntime as ort
+    import openvino as ov
+
+    from convert.export import voice
+    from convert.export.sovits import load_reference
+    from convert.report import cosine
+    from runtime.voice_features import linear_spectrogram, prompt_audio
+
+    core = ov.Core()
+    f32 = {"INFERENCE_PRECISION_HINT": "f32"}
+    onnx = ctx.profile.convert.get("onnx", True)
+    reference = load_reference(ctx.sovits)
+
+    graph = voice.RefEncoderGraph(reference)
+    spec = linear_spectrogram(_synthetic_voice(32000, 4.0, 1))[None]
+    feed = {"spec": spec}
+    if reference.is_pro:
+        feed["sv_emb"] = np.random.default_rng(2).standard_normal((1, 20480)).astype(np.float32)
+    with torch.no_grad():
+        expected = graph(*[torch.from_numpy(feed[name]) for name in graph.inputs]).numpy()
+    model = voice.ref_enc_to_openvino(graph)
+    got = core.compile_model(model, "CPU", f32)(feed)["ge"]
+    max_abs = float(np.abs(got - expected).max())
+    ctx.report.add(Check("ref_enc", "openvino", "fp32", "reference", {"max_abs": max_abs}, max_abs <= 1e-3))
+    ctx.graphs.append(GraphFile("ref_enc", "openvino", "fp32", _save_openvino(model, ctx.staging, "ref_enc.fp32"),
+                                graph.inputs, ["ge"]))  # fmt: skip
+    if onnx:
+        path = voice.ref_enc_to_onnx(graph, ctx.staging / "ref_enc.fp32.onnx")
+        ctx.graphs.append(GraphFile("ref_enc", "onnxruntime", "fp32", [path.name], graph.inputs, ["ge"]))
+
+    if ctx.options.hubert is not None:
+        hubert = voice.HubertCodesGraph(voice.load_hubert(ctx.options.hubert), reference)
+        audio = prompt_audio(_synthetic_voice(16000, 3.0, 3))
+        with torch.no_grad():
+            expected = hubert(torch.from_numpy(audio)).numpy()
+        model = voice.hubert_to_openvino(hubert)
+        files = _save_openvino(model, ctx.staging, "hubert.fp16", fp16=True)
+        fp32_codes = core.compile_model(model, "CPU", f32)({"wav16k": audio})["codes"]
+        agreement = float(np.mean(fp32_codes == expected))
+        ctx.report.add(
+            Check("hubert", "openvino", "fp32", "reference", {"codes_agreement": agreement}, agreement >= 0.98)
+        )
+        shipped = core.compile_model(ctx.staging / files[0], "CPU", ctx.precision_hint)({"wav16k": audio})["codes"]
+        ctx.report.add(
+            Check("hubert", "openvino", "fp16", "fp32", {"codes_agreement": float(np.mean(shipped == fp32_codes))})
+        )
+        ctx.graphs.append(GraphFile("hubert", "openvino", "fp16", files, voice.HUBERT_INPUTS, voice.HUBERT_OUTPUTS))
+        if onnx:
+            path = voice.hubert_to_onnx(hubert, ctx.staging / "hubert.fp32.onnx")
+            ctx.graphs.append(
+                GraphFile("hubert", "onnxruntime", "fp32", [path.name], voice.HUBERT_INPUTS, voice.HUBERT_OUTPUTS)
+            )
+
+    if ctx.options.bert is not None:
+        _export_bert(ctx, core, voice, cosine, ort)
+
+
+def _export_bert(ctx: Context, core, voice, cosine, ort) -> None:
+    from convert.quantize import quantize_bert
+    from runtime.text import clean_text
+    from runtime.voice_features import BertTokenizer
+
+    folder = Path(ctx.options.bert)
+    tokenizer_file = folder / "tokenizer.json"
+    if not tokenizer_file.is_file():
+        raise UserError(f"{folder}: no tokenizer.json; pass the chinese-roberta-wwm-ext-large folder from upstream")
+    shutil.copyfile(tokenizer_file, ctx.staging / "bert_tokenizer.json")
+    ctx.tables["bert_tokenizer"] = "bert_tokenizer.json"
+    tokenizer = BertTokenizer(tokenizer_file)
+    samples = [tokenizer(clean_text(text, "zh", "v2").norm_text) for text in CALIBRATION_TEXTS]
+
+    graph = voice.TrimmedBertGraph(voice.load_trimmed_bert(folder))
+    with torch.no_grad():
+        expected = [graph(*[torch.from_numpy(s[name]) for name in voice.BERT_INPUTS]).numpy() for s in samples]
+    model = voice.bert_to_openvino(graph)
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    fp32 = [compiled(s)["hidden"] for s in samples]
+    max_abs = max(float(np.abs(a - b).max()) for a, b in zip(fp32, expected, strict=True))
+    ctx.report.add(Check("bert", "openvino", "fp32", "reference", {"max_abs": max_abs}, max_abs <= 1e-3))
+    fmt = ctx.profile.convert.get("bert_weight_format", "int8")
+    shipped_model = quantize_bert(voice.bert_to_openvino(graph), samples) if fmt == "int8" else model
+    files = _save_openvino(shipped_model, ctx.staging, f"bert.{fmt}", fp16=fmt == "fp16")
+    if fmt != "fp32":
+        compiled = core.compile_model(ctx.staging / files[0], "CPU", ctx.precision_hint)
+        score = float(np.mean([cosine(compiled(s)["hidden"], f) for s, f in zip(samples, fp32, strict=True)]))
+        ctx.report.add(Check("bert", "openvino", fmt, "fp32", {"cosine": score}))
+    ctx.graphs.append(GraphFile("bert", "openvino", fmt, files, voice.BERT_INPUTS, voice.BERT_OUTPUTS))
+    if ctx.profile.convert.get("onnx", True):
+        path = voice.bert_to_onnx(graph, ctx.staging / "bert.fp32.onnx")
+        ctx.graphs.append(GraphFile("bert", "onnxruntime", "fp32", [path.name], voice.BERT_INPUTS, voice.BERT_OUTPUTS))
+
+
 # --- pack files ---------------------------------------------------------------------------------------------
 
 
@@ -430,4 +537,5 @@ def _model_card(ctx: Context) -> str:
 PASSES: list[tuple[str, Callable[[Context], None]]] = [
     ("t2s", export_t2s),
     ("sovits", export_sovits),
+    ("voice", export_voice),
 ]

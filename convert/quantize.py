@@ -53,3 +53,10 @@ def quantize_sovits_decoder(model, dataset, samples: int):
         model, dataset, subset_size=samples,
         ignored_scope=nncf.IgnoredScope(names=convs, validate=False),
     )  # fmt: skip
+
+
+def quantize_bert(model, samples: list[dict]):
+    """INT8 post-training quantization of the trimmed BERT (weights and activations), transformer-aware."""
+    import nncf
+
+    return nncf.quantize(model, nncf.Dataset(samples), subset_size=len(samples), model_type=nncf.ModelType.TRANSFORMER)

@@ -86,3 +86,26 @@ def test_cli_refusals(tmp_path):
         "--weight-format",
     )
     assert not out.exists()
+
+
+def test_pack_with_voice_side_graphs(tmp_path):
+    hf = require_conformance("hf")
+    out, report = convert(
+        _options(tmp_path, "v2pro-tiny", hubert=hf / "chinese-hubert-base-tiny", bert=hf / "chinese-roberta-tiny")
+    )
+    manifest = read_manifest(out)
+    assert manifest.model_version == "v2Pro"
+    assert manifest.graph("ref_enc", "openvino").inputs == ["spec", "sv_emb"]
+    assert manifest.graph("hubert", "openvino").outputs == ["codes"]
+    assert manifest.graph("bert", "openvino").precision == "int8"
+    assert manifest.tables["bert_tokenizer"] == "bert_tokenizer.json"
+    checks = {(c.graph, c.against): c for c in report.checks}
+    assert checks[("hubert", "reference")].metrics["codes_agreement"] >= 0.98
+    assert checks[("bert", "fp32")].metrics["cosine"] >= 0.99
+    assert report.ok
+
+
+def test_missing_companion_folder_is_refused(tmp_path):
+    with pytest.raises(UserError, match="--bert .*not a folder"):
+        convert(_options(tmp_path, bert=tmp_path / "nope"))
+    assert list(tmp_path.iterdir()) == []
