@@ -27,6 +27,9 @@ demo: setup
 
 bench: setup
 	test -f $(DEMO_DIR)/model/gpt.ckpt || $(BIN)/gsv-edge demo-model --version v2 --seed 0 -o $(DEMO_DIR)/model
+	$(BIN)/gsv-edge convert --gpt $(DEMO_DIR)/model/gpt.ckpt --sovits $(DEMO_DIR)/model/sovits.pth \
+		--profile laptop -o $(DEMO_DIR)/pack-laptop --force
+	du -sh $(DEMO_DIR)/pack-laptop/*.bin $(DEMO_DIR)/pack-laptop/*.onnx
 	$(BIN)/gsv-edge bench-t2s $(DEMO_DIR)/model/gpt.ckpt
 
 clean:

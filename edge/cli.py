@@ -128,6 +128,8 @@ def convert(
 ) -> None:
     """Convert a GPT-SoVITS model into a pack for a device: OpenVINO IR (+ ONNX for the ONNX Runtime
     fallback), quantized per the profile, checked against the torch reference, with a report."""
+    import time
+
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -137,6 +139,7 @@ def convert(
 
     options = ConvertOptions(gpt, sovits, output, profile, weight_format, sovits_format, hubert, bert, force)
     console = Console(stderr=True)
+    started = time.perf_counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
@@ -147,7 +150,8 @@ def convert(
     for row in report.rows():
         table.add_row(*row)
     Console().print(table)
-    typer.echo(f"wrote {written}")
+    size = sum(p.stat().st_size for p in written.iterdir()) / 1e6
+    typer.echo(f"wrote {written} ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
 
 
 @app.command("bench-t2s")
