@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from edge.errors import UserError
@@ -22,6 +23,121 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+voice_app = typer.Typer(help="Enroll, list, show and remove voices of a pack.", no_args_is_help=True)
+app.add_typer(voice_app, name="voice")
+
+PackOption = Annotated[Path, typer.Option("--pack", "-p", help="Pack folder made by 'gsv-edge convert'.")]
+VoicesOption = Annotated[Path | None, typer.Option("--voices", help="Voice folder (default: PACK/voices).")]
+BackendOption = Annotated[str | None, typer.Option("--backend", help="openvino or onnxruntime (default: profile).")]
+
+
+def _voices_dir(pack: Path, voices: Path | None) -> Path:
+    return voices or pack / "voices"
+
+
+@voice_app.command("add")
+def voice_add(
+    name: Annotated[str, typer.Argument(help="Name for the voice (letters, digits, . _ -).")],
+    pack: PackOption,
+    ref: Annotated[Path, typer.Option("--ref", help="Reference clip, 3-10 s (WAV, FLAC, OGG).")],
+    text: Annotated[str, typer.Option("--text", help="What is said in the clip.")],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the transcript: zh, en, ja, auto.")] = "auto",
+    voices: VoicesOption = None,
+    backend: BackendOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing voice of that name.")] = False,
+) -> None:
+    """Enroll a voice from a reference clip and its transcript. The audio itself is not stored."""
+    from runtime.synthesizer import Synthesizer
+    from runtime.voices import check_name, save_voice
+
+    check_name(name)
+    folder = _voices_dir(pack, voices)
+    if (folder / f"{name}.npz").exists() and not force:
+        raise UserError(f"voice {name!r} already exists in {folder}; pass --force to replace it")
+    synth = Synthesizer.load(pack, backend=backend, voices_dir=folder)
+    voice = synth.enroll(name, ref, text, lang)
+    path = save_voice(voice, folder)
+    typer.echo(f"enrolled {name}: {len(voice.prompt_tokens)} prompt tokens, {len(voice.phone_ids)} phones -> {path}")
+
+
+@voice_app.command("list")
+def voice_list(pack: PackOption, voices: VoicesOption = None) -> None:
+    """List the voices enrolled for a pack."""
+    from runtime.voices import list_voices
+
+    entries = list_voices(_voices_dir(pack, voices))
+    if not entries:
+        typer.echo("no voices yet; add one with: gsv-edge voice add NAME --pack PACK --ref clip.wav --text '...'")
+    for entry in entries:
+        typer.echo(f"{entry['name']:20s} {entry['language']:6s} {entry['seconds']:5.1f} s  {entry['text']}")
+
+
+@voice_app.command("show")
+def voice_show(name: str, pack: PackOption, voices: VoicesOption = None) -> None:
+    """Print a voice's metadata as JSON."""
+    from runtime.pack import read_manifest
+    from runtime.voices import load_voice
+
+    voice = load_voice(_voices_dir(pack, voices), name, read_manifest(pack, verify=False).fingerprint)
+    typer.echo(json.dumps(voice.metadata(), ensure_ascii=False, indent=2))
+
+
+@voice_app.command("rm")
+def voice_rm(name: str, pack: PackOption, voices: VoicesOption = None) -> None:
+    """Remove a voice."""
+    from runtime.voices import remove_voice
+
+    remove_voice(_voices_dir(pack, voices), name)
+    typer.echo(f"removed {name}")
+
+
+@app.command()
+def say(
+    text: Annotated[str | None, typer.Argument(help="Text to speak; read from stdin (one utterance per line).")] = None,
+    pack: PackOption = Path("."),
+    voice: Annotated[str, typer.Option("--voice", "-v", help="Voice name (see 'gsv-edge voice list').")] = "",
+    lang: Annotated[str, typer.Option("--lang", help="auto, zh, all_zh, en, ja or all_ja.")] = "auto",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write a WAV file instead of playing.")] = None,
+    output_raw: Annotated[bool, typer.Option("--output-raw", help="Write 16-bit PCM to stdout.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Fix all randomness for reproducible output.")] = None,
+    speed: Annotated[float, typer.Option(help="Speaking rate; above 1 is faster.")] = 1.0,
+    top_k: Annotated[int | None, typer.Option(help="Sampling top-k (default: the model's).")] = None,
+    top_p: Annotated[float, typer.Option(help="Sampling top-p (1 = off).")] = 1.0,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    voices: VoicesOption = None,
+    backend: BackendOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Say which backend runs and why.")] = False,
+) -> None:
+    """Speak text in an enrolled voice: to the sound card, a WAV file (-o) or raw PCM on stdout."""
+    from runtime.audio_out import play, write_raw, write_wav
+    from runtime.synthesizer import SpeechOptions, Synthesizer
+    from runtime.vocoder import SAMPLE_RATE
+
+    if not voice:
+        raise UserError("no voice given; pass --voice NAME (see 'gsv-edge voice list --pack PACK')")
+    if not 0.25 <= speed <= 4:
+        raise UserError(f"--speed {speed} is out of range; use 0.25 to 4")
+    synth = Synthesizer.load(pack, backend=backend, voices_dir=_voices_dir(pack, voices))
+    if verbose:
+        typer.echo(
+            f"backend: {synth.backend.name} ({synth.backend.reason}), precision {synth.backend.precision}", err=True
+        )
+    speaker = synth.voice(voice)
+    options = SpeechOptions(top_k=top_k, top_p=top_p, temperature=temperature, speed=speed, seed=seed)
+    lines = [text] if text is not None else [line for line in sys.stdin.read().splitlines() if line.strip()]
+    if output_raw:
+        for line in lines:
+            for audio in synth.segments(line, speaker, lang, options):
+                write_raw(audio)  # each segment as soon as it is made
+        return
+    audio = np.concatenate([synth.synthesize(line, speaker, lang, options) for line in lines] or [np.zeros(0)])
+    if output is not None:
+        write_wav(output, audio, SAMPLE_RATE)
+        typer.echo(f"wrote {output} ({len(audio) / SAMPLE_RATE:.2f} s)", err=True)
+    else:
+        play(audio, SAMPLE_RATE)
 
 
 @app.command()

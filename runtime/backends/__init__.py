@@ -1,1 +1,114 @@
-"""Inference backends behind one small interface: OpenVINO (default) and ONNX Runtime (fallback)."""
+"""Inference backends behind one small interface: OpenVINO (default) and ONNX Runtime (fallback).
+
+``open_backend`` picks one for a pack and says why; nothing above this module knows which is in use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.errors import UserError
+from runtime.pack import Manifest
+
+BACKENDS = ("openvino", "onnxruntime")
+
+
+@dataclass
+class Backend:
+    """A compiled-model factory for one engine, configured from the profile's runtime settings."""
+
+    name: str
+    """openvino or onnxruntime."""
+    reason: str
+    """Why this backend was chosen (shown by --verbose and doctor)."""
+    precision: str
+    """Inference precision it runs at (a hint for OpenVINO, fp32 for ONNX Runtime on CPU)."""
+    _engine: Any = None
+    _config: Any = None
+
+    def load(self, path: Path):
+        if self.name == "openvino":
+            return self._engine.compile_model(str(path), "CPU", self._config)
+        import onnxruntime as ort
+
+        return ort.InferenceSession(str(path), self._config, providers=["CPUExecutionProvider"])
+
+    def session(self, kind: str, compiled):
+        """Wrap a compiled graph in the session class for its role (t2s, sovits_enc, sovits_dec)."""
+        if self.name == "openvino":
+            from runtime.backends import openvino_backend as impl
+
+            classes = {"t2s": impl.OpenVINOT2S, "sovits_enc": impl.OpenVINOSoVITSEncoder,
+                       "sovits_dec": impl.OpenVINOSoVITSDecoder}  # fmt: skip
+        else:
+            from runtime.backends import onnxruntime_backend as impl
+
+            classes = {"t2s": impl.OnnxT2S, "sovits_enc": impl.OnnxSoVITSEncoder, "sovits_dec": impl.OnnxSoVITSDecoder}
+        return classes[kind](compiled) if kind in classes else compiled
+
+    def run(self, compiled, feed: dict) -> dict:
+        """One call of a plain (stateless) graph: named inputs → named outputs (every name a port carries)."""
+        if self.name == "openvino":
+            result = compiled(feed)
+            return {name: result[port] for port in compiled.outputs for name in port.get_names()}
+        names = [output.name for output in compiled.get_outputs()]
+        return dict(zip(names, compiled.run(names, feed), strict=True))
+
+
+def _openvino(runtime: dict[str, Any], cache_dir: Path | None) -> Backend:
+    import openvino as ov
+
+    core = ov.Core()
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+    if int(runtime.get("threads", 0) or 0) > 0:
+        config["INFERENCE_NUM_THREADS"] = int(runtime["threads"])
+    precision = runtime.get("inference_precision", "auto")
+    if precision != "auto":
+        config["INFERENCE_PRECISION_HINT"] = precision
+    if cache_dir is not None:
+        config["CACHE_DIR"] = str(cache_dir)
+    return Backend("openvino", "", precision, core, config)
+
+
+def _onnxruntime(runtime: dict[str, Any]) -> Backend:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if int(runtime.get("threads", 0) or 0) > 0:
+        options.intra_op_num_threads = int(runtime["threads"])
+    return Backend("onnxruntime", "", "fp32", ort, options)
+
+
+def open_backend(
+    manifest: Manifest, runtime: dict[str, Any], requested: str | None = None, cache_dir: Path | None = None
+) -> Backend:
+    """OpenVINO unless asked otherwise; ONNX Runtime when OpenVINO is missing or the pack has no IR for it."""
+    if requested is not None and requested not in BACKENDS:
+        raise UserError(f"unknown backend {requested!r}; choose openvino or onnxruntime")
+    wanted = requested or runtime.get("backend", "openvino")
+    has = {name: manifest.graph("t2s", name) is not None for name in BACKENDS}
+    if wanted == "openvino":
+        if not has["openvino"]:
+            reason = "the pack has no OpenVINO IR"
+        else:
+            try:
+                backend = _openvino(runtime, cache_dir)
+                backend.reason = "requested" if requested else "default"
+                return backend
+            except ImportError:
+                reason = "openvino is not installed"
+        if not has["onnxruntime"]:
+            raise UserError(f"cannot run this pack: {reason} and it has no ONNX files; convert it with onnx = true")
+        backend = _onnxruntime(runtime)
+        backend.reason = f"fallback: {reason}"
+        return backend
+    if not has["onnxruntime"]:
+        raise UserError("this pack has no ONNX files; convert it with a profile that has onnx = true")
+    try:
+        backend = _onnxruntime(runtime)
+    except ImportError:
+        raise UserError("onnxruntime is not installed; pip install onnxruntime, or use --backend openvino") from None
+    backend.reason = "requested" if requested else "profile"
+    return backend

@@ -1,0 +1,197 @@
+"""The object users hold: a loaded pack that turns text and a voice into 32 kHz audio, torch-free.
+
+    synth = Synthesizer.load("packs/myvoice-rpi5")
+    audio = synth.synthesize("你好，世界。", synth.voice("alice"))     # float32, 32 kHz
+
+The data path, one file per step: text → phones (runtime.text) → semantic tokens (runtime.t2s) → audio
+(runtime.vocoder). Segments are joined with 0.3 s of silence, as upstream does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.errors import UserError
+from runtime.backends import Backend, open_backend
+from runtime.pack import Manifest, read_manifest
+from runtime.sampling import SamplingOptions
+from runtime.t2s import T2SEmbeddings, generate
+from runtime.vocoder import SAMPLE_RATE, synthesize
+from runtime.voices import Voice, load_voice, read_reference_clip
+
+SEGMENT_PAUSE_SECONDS = 0.3
+BERT_DIM = 1024
+
+
+@dataclass
+class SpeechOptions:
+    """How to speak: sampling, speed and noise; the defaults are upstream's."""
+
+    top_k: int | None = None
+    """None: the model's own (from the GPT config)."""
+    top_p: float = 1.0
+    temperature: float = 1.0
+    repetition_penalty: float = 1.35
+    speed: float = 1.0
+    """Above 1 speaks faster."""
+    noise_scale: float = 0.5
+    """Sampling noise of the prior (upstream default 0.5)."""
+    seed: int | None = None
+    """Fixes every random choice (tokens and noise) for reproducible output."""
+
+
+class Synthesizer:
+    def __init__(self, pack: Path, manifest: Manifest, backend: Backend, voices_dir: Path):
+        self.pack, self.manifest, self.backend, self.voices_dir = pack, manifest, backend, voices_dir
+        self._sessions: dict[str, object] = {}
+        with np.load(pack / manifest.tables["t2s_embeddings"], allow_pickle=False) as tables:
+            self.embeddings = T2SEmbeddings(dict(tables))
+        self._bert_tokenizer = None
+
+    @classmethod
+    def load(
+        cls,
+        pack: str | Path,
+        profile: str | None = None,
+        backend: str | None = None,
+        voices_dir: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> Synthesizer:
+        """Open a pack (manifest and file hashes checked) with the profile's runtime settings."""
+        from edge.profiles import load_profile
+
+        pack = Path(pack)
+        manifest = read_manifest(pack)
+        settings = load_profile(profile or manifest.profile or "laptop").runtime
+        chosen = open_backend(manifest, settings, backend, Path(cache_dir) if cache_dir else None)
+        synth = cls(pack, manifest, chosen, Path(voices_dir) if voices_dir else pack / "voices")
+        try:
+            synth._session("t2s")
+        except RuntimeError as err:  # OpenVINO failed to compile: try ONNX Runtime if the pack has it
+            if chosen.name != "openvino" or backend == "openvino" or manifest.graph("t2s", "onnxruntime") is None:
+                raise UserError(f"cannot load {pack} with {chosen.name}: {str(err).splitlines()[0]}") from None
+            fallback = open_backend(manifest, settings, "onnxruntime")
+            fallback.reason = f"fallback: openvino failed ({str(err).splitlines()[0][:80]})"
+            synth = cls(pack, manifest, fallback, synth.voices_dir)
+        return synth
+
+    # --- graphs -------------------------------------------------------------------------------------------
+
+    def _compiled(self, name: str):
+        if name not in self._sessions:
+            graph = self.manifest.graph(name, self.backend.name)
+            if graph is None:
+                hint = {"hubert": "--hubert", "bert": "--bert"}.get(name)
+                fix = f"convert the model again with {hint}" if hint else "convert the model again"
+                raise UserError(f"the pack has no {name} graph for {self.backend.name}; {fix}")
+            self._sessions[name] = self.backend.load(self.pack / graph.files[0])
+        return self._sessions[name]
+
+    def _session(self, name: str):
+        key = f"session:{name}"
+        if key not in self._sessions:
+            self._sessions[key] = self.backend.session(name, self._compiled(name))
+        return self._sessions[key]
+
+    # --- text ---------------------------------------------------------------------------------------------
+
+    def _bert_features(self, run) -> np.ndarray:
+        """Phone-level BERT features for one language run: real for Chinese when the pack has BERT, else zeros."""
+        zeros = np.zeros((BERT_DIM, len(run.phone_ids)), np.float32)
+        if not run.bert or self.manifest.graph("bert", self.backend.name) is None:
+            return zeros
+        from runtime.voice_features import BertTokenizer, phone_level_bert
+
+        if self._bert_tokenizer is None:
+            self._bert_tokenizer = BertTokenizer(self.pack / self.manifest.tables["bert_tokenizer"])
+        hidden = self.backend.run(self._compiled("bert"), self._bert_tokenizer(run.norm_text))["hidden"][0]
+        return phone_level_bert(hidden, run.word2ph)
+
+    def phonemize(self, text: str, language: str):
+        """Segments with phone ids and phone-level BERT features [1024, n]."""
+        from runtime.text import TextError, phonemize
+
+        try:
+            segments = phonemize(text, language=language, version=self.manifest.symbols)
+        except TextError as err:
+            raise UserError(str(err)) from None
+        return [
+            (segment, np.concatenate([self._bert_features(run) for run in segment.runs], axis=1))
+            for segment in segments
+        ]
+
+    # --- voices -------------------------------------------------------------------------------------------
+
+    def voice(self, name: str) -> Voice:
+        return load_voice(self.voices_dir, name, self.manifest.fingerprint)
+
+    def enroll(self, name: str, clip: str | Path, text: str, language: str) -> Voice:
+        """Make a voice from a 3-10 s clip and its transcript with the pack's hubert and ref_enc graphs."""
+        import soxr
+
+        from runtime.voice_features import linear_spectrogram, prompt_audio
+
+        if self.manifest.model_version in ("v2Pro", "v2ProPlus"):
+            raise UserError(
+                f"{self.manifest.model_version} voices need the speaker-verification model (ERes2NetV2), which "
+                "gsv-edge does not run yet; use a v1 or v2 model for now"
+            )
+        audio, rate = read_reference_clip(Path(clip))
+        audio16 = soxr.resample(audio, rate, 16000).astype(np.float32)
+        audio32 = soxr.resample(audio, rate, SAMPLE_RATE).astype(np.float32)
+        peak = float(np.abs(audio32).max())
+        if peak > 1:  # upstream scales loud clips down before the spectrogram
+            audio32 = audio32 / min(2.0, peak)
+        tokens = self.backend.run(self._compiled("hubert"), {"wav16k": prompt_audio(audio16)})["codes"][0]
+        ge = self.backend.run(self._compiled("ref_enc"), {"spec": linear_spectrogram(audio32)[None]})["ge"][0]
+        text = text.strip()
+        if not text:
+            raise UserError("the transcript is empty; pass the words spoken in the clip with --text")
+        if text[-1] not in "。.!?！？,，;；:：…":
+            text += "." if language == "en" else "。"  # upstream ends the prompt text with a full stop
+        segments = self.phonemize(text, language)
+        if not segments:
+            raise UserError(f"the transcript {text!r} has no speakable words")
+        return Voice(
+            name=name, language=language, text=text, prompt_tokens=np.asarray(tokens, np.int64),
+            phone_ids=np.concatenate([np.asarray(s.phone_ids, np.int64) for s, _ in segments]),
+            bert=np.concatenate([b for _, b in segments], axis=1), ge=np.asarray(ge, np.float32),
+            pack_fingerprint=self.manifest.fingerprint, seconds=len(audio) / rate,
+        )  # fmt: skip
+
+    # --- speech -------------------------------------------------------------------------------------------
+
+    def segments(self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None):
+        """Yield each segment's float32 audio (no pauses added)."""
+        options = options or SpeechOptions()
+        rng = np.random.default_rng(options.seed)
+        sampling = SamplingOptions(
+            top_k=options.top_k or int(self.manifest.gpt.get("top_k", 15)), top_p=options.top_p,
+            temperature=options.temperature, repetition_penalty=options.repetition_penalty,
+        )  # fmt: skip
+        t2s, encoder, decoder = self._session("t2s"), self._session("sovits_enc"), self._session("sovits_dec")
+        for segment, bert in self.phonemize(text, language):
+            phones = np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids, np.int64)])
+            features = np.concatenate([voice.bert, bert], axis=1)
+            seed = int(rng.integers(2**63))
+            result = generate(t2s, self.embeddings, phones, features, voice.prompt_tokens, sampling, seed=seed)
+            if not result.tokens:
+                # Nothing new was generated: skip the segment. (Vocoding the prompt here would replay the
+                # reference clip, a known failure of other runtimes.)
+                continue
+            yield synthesize(
+                encoder, decoder, result.tokens, segment.phone_ids, voice.ge,
+                noise_scale=options.noise_scale, speed=options.speed, rng=rng,
+            )  # fmt: skip
+
+    def synthesize(self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None):
+        """The whole utterance as float32 audio at 32 kHz; segments joined by 0.3 s of silence."""
+        pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
+        pieces = []
+        for audio in self.segments(text, voice, language, options):
+            peak = float(np.abs(audio).max()) if len(audio) else 0.0
+            pieces += [audio / peak if peak > 1 else audio, pause]
+        return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)

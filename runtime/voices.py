@@ -1,0 +1,143 @@
+"""Voices: what a reference clip and its transcript boil down to, stored as small local files.
+
+A voice is the prompt's semantic tokens, the transcript's phones and BERT features, and the speaker vector ge:
+everything the model needs from the clip, and not the audio itself. Each voice is two files in a voice folder
+(by default ``<pack>/voices``): ``NAME.npz`` (arrays, no pickle) and ``NAME.json`` (metadata), bound to the
+fingerprint of the pack's source checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from edge.errors import UserError
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MIN_SECONDS, MAX_SECONDS = 3.0, 10.0
+
+
+@dataclass
+class Voice:
+    """An enrolled voice."""
+
+    name: str
+    """File-safe name."""
+    language: str
+    """Language mode of the transcript (zh, en, ja, auto...)."""
+    text: str
+    """The transcript of the reference clip."""
+    prompt_tokens: np.ndarray
+    """Semantic tokens of the clip, int64 [T] (25 per second)."""
+    phone_ids: np.ndarray
+    """Phones of the transcript, int64 [N]."""
+    bert: np.ndarray
+    """Phone-level BERT features of the transcript, float32 [1024, N] (zeros outside Chinese)."""
+    ge: np.ndarray
+    """Speaker vector, float32 [gin]."""
+    pack_fingerprint: str
+    """Which model the voice belongs to (Manifest.fingerprint)."""
+    seconds: float = 0.0
+    """Length of the reference clip."""
+    created: str = ""
+    """ISO time of enrollment."""
+
+    def metadata(self) -> dict:
+        return {
+            "name": self.name, "language": self.language, "text": self.text, "seconds": round(self.seconds, 2),
+            "pack_fingerprint": self.pack_fingerprint, "created": self.created,
+            "prompt_tokens": int(len(self.prompt_tokens)), "phones": int(len(self.phone_ids)),
+        }  # fmt: skip
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise UserError(f"voice name {name!r} is not allowed; use letters, digits, '.', '_' or '-' (max 64)")
+    return name
+
+
+def save_voice(voice: Voice, folder: Path) -> Path:
+    """Write NAME.npz and NAME.json atomically (temp files, then rename)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    check_name(voice.name)
+    voice.created = voice.created or datetime.now(UTC).isoformat(timespec="seconds")
+    arrays = folder / f".{voice.name}.npz.tmp-{os.getpid()}"
+    meta = folder / f".{voice.name}.json.tmp-{os.getpid()}"
+    try:
+        with open(arrays, "wb") as handle:
+            np.savez(
+                handle,
+                prompt_tokens=voice.prompt_tokens.astype(np.int64),
+                phone_ids=voice.phone_ids.astype(np.int64),
+                bert=voice.bert.astype(np.float32),
+                ge=voice.ge.astype(np.float32),
+            )
+        meta.write_text(json.dumps(voice.metadata(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        os.replace(arrays, folder / f"{voice.name}.npz")
+        os.replace(meta, folder / f"{voice.name}.json")
+    finally:
+        arrays.unlink(missing_ok=True)
+        meta.unlink(missing_ok=True)
+    return folder / f"{voice.name}.npz"
+
+
+def list_voices(folder: Path) -> list[dict]:
+    if not folder.is_dir():
+        return []
+    return [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(folder.glob("*.json"))
+        if (p.with_suffix(".npz")).is_file()
+    ]
+
+
+def load_voice(folder: Path, name: str, fingerprint: str | None = None) -> Voice:
+    """Load a voice; refuse one enrolled for another model."""
+    check_name(name)
+    meta_path, arrays_path = folder / f"{name}.json", folder / f"{name}.npz"
+    if not meta_path.is_file() or not arrays_path.is_file():
+        known = ", ".join(v["name"] for v in list_voices(folder)) or "none yet"
+        raise UserError(f"no voice {name!r} in {folder} (voices: {known}); add one with 'gsv-edge voice add'")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if fingerprint is not None and meta.get("pack_fingerprint") != fingerprint:
+        raise UserError(
+            f"voice {name!r} was enrolled for another model (fingerprint {meta.get('pack_fingerprint')}, this pack "
+            f"{fingerprint}); enroll it again for this pack with 'gsv-edge voice add'"
+        )
+    with np.load(arrays_path, allow_pickle=False) as arrays:
+        return Voice(
+            name=name, language=meta["language"], text=meta["text"], prompt_tokens=arrays["prompt_tokens"],
+            phone_ids=arrays["phone_ids"], bert=arrays["bert"], ge=arrays["ge"],
+            pack_fingerprint=meta["pack_fingerprint"], seconds=meta.get("seconds", 0.0),
+            created=meta.get("created", ""),
+        )  # fmt: skip
+
+
+def remove_voice(folder: Path, name: str) -> None:
+    check_name(name)
+    paths = [folder / f"{name}.npz", folder / f"{name}.json"]
+    if not any(p.exists() for p in paths):
+        raise UserError(f"no voice {name!r} in {folder}")
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def read_reference_clip(path: Path) -> tuple[np.ndarray, int]:
+    """Read a clip with soundfile (mono mix), checking it is 3-10 s long."""
+    import soundfile as sf
+
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise UserError(f"{path}: cannot read the audio ({err}); use WAV, FLAC or OGG") from None
+    audio = audio.mean(axis=1)
+    seconds = len(audio) / rate
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        raise UserError(f"{path}: the clip is {seconds:.1f} s long; use a reference clip of 3-10 s")
+    return audio, rate

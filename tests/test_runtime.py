@@ -1,0 +1,185 @@
+"""The torch-free runtime: voices, synthesis, backend choice, and the say/voice commands."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import runtime.synthesizer as synthesizer_module
+from convert.convert import ConvertOptions, _synthetic_voice, convert
+from edge.errors import UserError
+from runtime.pack import read_manifest
+from runtime.sampling import EOS, EOS_BAN_STEPS, SamplingOptions
+from runtime.synthesizer import SpeechOptions, Synthesizer
+from runtime.t2s import Generation, T2SEmbeddings, generate
+from runtime.vocoder import SAMPLE_RATE, SAMPLES_PER_TOKEN
+from runtime.voices import save_voice
+from tests.conftest import require_conformance
+from tests.test_cli import assert_one_line_error, gsv
+
+TEXT = "你好，世界。今天天气很好！"
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    folder, hf = require_conformance("v2-tiny"), require_conformance("hf")
+    out = tmp_path_factory.mktemp("runtime") / "pack"
+    convert(
+        ConvertOptions(
+            folder / "gpt.ckpt", folder / "sovits.pth", out,
+            hubert=hf / "chinese-hubert-base-tiny", bert=hf / "chinese-roberta-tiny",
+        )
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clips") / "ref.wav"
+    sf.write(path, _synthetic_voice(44100, 4.0, 5), 44100)
+    return path
+
+
+@pytest.fixture(scope="module")
+def synth(pack, clip):
+    synth = Synthesizer.load(pack)
+    save_voice(synth.enroll("alice", clip, "今天天气很好", "zh"), synth.voices_dir)
+    return synth
+
+
+def test_voice_round_trip(synth):
+    voice = synth.voice("alice")
+    assert voice.text == "今天天气很好。"  # upstream closes the transcript with a full stop
+    assert voice.phone_ids.shape == (voice.bert.shape[1],) and voice.bert.shape[0] == 1024
+    frames = (4 * 16000 + 9600 - 400) // 320 + 1  # HuBERT's 50 Hz frames for the padded clip
+    assert len(voice.prompt_tokens) == (frames - 2) // 2 + 1  # ssl_proj: kernel 2, stride 2
+    assert np.abs(voice.bert).sum() > 0  # the pack has BERT: real features for Chinese
+    saved = json.loads((synth.voices_dir / "alice.json").read_text())
+    assert saved["pack_fingerprint"] == synth.manifest.fingerprint
+    assert not list(synth.voices_dir.glob("*.wav")), "the reference audio must not be stored"
+
+
+def test_synthesis_is_seeded_and_sized(synth):
+    voice = synth.voice("alice")
+    a = synth.synthesize(TEXT, voice, "zh", SpeechOptions(seed=7))
+    b = synth.synthesize(TEXT, voice, "zh", SpeechOptions(seed=7))
+    c = synth.synthesize(TEXT, voice, "zh", SpeechOptions(seed=8))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    pieces = list(synth.segments(TEXT, voice, "zh", SpeechOptions(seed=7)))
+    assert all(len(p) % SAMPLES_PER_TOKEN == 0 and len(p) >= EOS_BAN_STEPS * SAMPLES_PER_TOKEN for p in pieces)
+    assert len(a) == sum(len(p) for p in pieces) + len(pieces) * int(0.3 * SAMPLE_RATE)
+    assert np.abs(a).max() <= 1.0
+
+
+def test_never_replays_the_prompt(synth, monkeypatch):
+    voice = synth.voice("alice")
+    vocoded = []
+    real = synthesizer_module.synthesize
+
+    def spy(encoder, decoder, tokens, *args, **kwargs):
+        vocoded.append(list(tokens))
+        return real(encoder, decoder, tokens, *args, **kwargs)
+
+    monkeypatch.setattr(synthesizer_module, "synthesize", spy)
+    for text in ("好", "你好"):
+        synth.synthesize(text, voice, "zh", SpeechOptions(seed=1))
+    prompt = voice.prompt_tokens.tolist()
+    assert vocoded and all(tokens[: len(prompt)] != prompt for tokens in vocoded)
+
+    # a segment that yields no token is skipped, never vocoded from the prompt
+    monkeypatch.setattr(synthesizer_module, "generate", lambda *a, **k: Generation([], "eos", 1))
+    vocoded.clear()
+    assert len(synth.synthesize(TEXT, voice, "zh")) == 0 and vocoded == []
+
+
+class _AlwaysEOS:
+    """A t2s session whose every step wants to stop at once."""
+
+    def reset(self):
+        pass
+
+    def run(self, rows, mask):
+        logits = np.zeros(1025, np.float32)
+        logits[EOS] = 50.0
+        logits[7] = 1.0
+        return logits
+
+
+def test_eos_first_still_speaks_the_minimum_and_no_prompt(synth):
+    embeddings = T2SEmbeddings(dict(np.load(synth.pack / "t2s_embeddings.npz")))
+    prompt = np.arange(20)
+    result = generate(_AlwaysEOS(), embeddings, np.arange(5), np.zeros((1024, 5), np.float32), prompt,
+                      SamplingOptions(top_k=5), seed=0)  # fmt: skip
+    assert result.stopped_by == "eos" and len(result.tokens) == EOS_BAN_STEPS
+    assert EOS not in result.tokens and result.tokens[:20] != prompt.tolist()
+
+
+def test_voice_refusals(synth, pack, clip, tmp_path):
+    short = tmp_path / "short.wav"
+    sf.write(short, np.zeros(16000, np.float32), 16000)
+    with pytest.raises(UserError, match="3-10 s"):
+        synth.enroll("x", short, "你好", "zh")
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"not audio")
+    with pytest.raises(UserError, match="cannot read the audio"):
+        synth.enroll("x", junk, "你好", "zh")
+    with pytest.raises(UserError, match="not allowed"):
+        save_voice(dataclasses.replace(synth.voice("alice"), name="../x"), tmp_path)
+    other = tmp_path / "voices"
+    shutil.copytree(synth.voices_dir, other)
+    meta = json.loads((other / "alice.json").read_text())
+    meta["pack_fingerprint"] = "0123456789abcdef"
+    (other / "alice.json").write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="enrolled for another model"):
+        Synthesizer.load(pack, voices_dir=other).voice("alice")
+
+
+def test_backend_choice_and_fallback(pack, tmp_path):
+    assert Synthesizer.load(pack).backend.name == "openvino"
+    onnx = Synthesizer.load(pack, backend="onnxruntime")
+    assert (onnx.backend.name, onnx.backend.reason) == ("onnxruntime", "requested")
+    # a pack without OpenVINO IR falls back to ONNX Runtime and says why
+    copy = tmp_path / "onnx-only"
+    shutil.copytree(pack, copy)
+    data = json.loads((copy / "manifest.json").read_text())
+    data["graphs"] = [g for g in data["graphs"] if g["backend"] == "onnxruntime"]
+    data["sha256"] = {f: h for f, h in data["sha256"].items() if not f.endswith((".xml", ".bin"))}
+    (copy / "manifest.json").write_text(json.dumps(data))
+    fallback = Synthesizer.load(copy)
+    assert fallback.backend.name == "onnxruntime" and fallback.backend.reason.startswith("fallback")
+    assert read_manifest(copy).graph("t2s", "openvino") is None
+    with pytest.raises(UserError, match="unknown backend"):
+        Synthesizer.load(pack, backend="tensorrt")
+
+
+def test_cli_voice_and_say(pack, clip, tmp_path):
+    voices = tmp_path / "v"
+    add = gsv("voice", "add", "bob", "--pack", pack, "--voices", voices, "--ref", clip, "--text", "今天天气很好",
+              "--lang", "zh")  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    assert "bob" in gsv("voice", "list", "--pack", pack, "--voices", voices).stdout
+    assert json.loads(gsv("voice", "show", "bob", "--pack", pack, "--voices", voices).stdout)["language"] == "zh"
+    assert_one_line_error(
+        gsv("voice", "add", "bob", "--pack", pack, "--voices", voices, "--ref", clip, "--text", "x"), "--force"
+    )
+
+    wav = tmp_path / "out.wav"
+    said = gsv(
+        "say", TEXT, "--pack", pack, "--voices", voices, "--voice", "bob", "--lang", "zh", "--seed", "3", "-o", wav
+    )
+    assert said.returncode == 0, said.stderr
+    info = sf.info(wav)
+    assert (info.samplerate, info.channels, info.subtype) == (32000, 1, "PCM_16")
+    synth = Synthesizer.load(pack, voices_dir=voices)
+    expected = synth.synthesize(TEXT, synth.voice("bob"), "zh", SpeechOptions(seed=3))
+    assert info.frames == len(expected)
+
+    assert_one_line_error(gsv("say", "你好", "--pack", pack, "--voices", voices, "--voice", "nobody", "-o", wav),
+                          "no voice 'nobody'")  # fmt: skip
+    assert gsv("voice", "rm", "bob", "--pack", pack, "--voices", voices).returncode == 0
+    assert not (voices / "bob.npz").exists()
