@@ -141,6 +141,34 @@ def say(
 
 
 @app.command()
+def bench(
+    pack: PackOption,
+    backend: Annotated[str, typer.Option(help="openvino, onnxruntime or all.")] = "all",
+    text: Annotated[str | None, typer.Option(help="Text to speak (default: a 40-character Chinese sentence).")] = None,
+    repeats: Annotated[int, typer.Option(help="Timed repetitions after one warm-up; medians are reported.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per backend.")] = False,
+) -> None:
+    """Measure a pack on this machine: prefill, ms per token, vocoder RTF, first audio, RTF, peak RSS."""
+    from runtime.bench import DEFAULT_TEXT
+    from runtime.bench import bench as run_bench
+    from runtime.pack import read_manifest
+
+    read_manifest(pack)
+    backends = ["openvino", "onnxruntime"] if backend == "all" else [backend]
+    results = run_bench(pack, backends, text or DEFAULT_TEXT, repeats)
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+        return
+    columns = ("prefill_ms", "ms_per_token", "vocoder_rtf", "first_audio_ms", "rtf", "peak_rss_mb")
+    typer.echo(f"{'backend':12s} {'precision':26s} " + " ".join(f"{c:>14s}" for c in columns))
+    for r in results:
+        if "error" in r:
+            typer.echo(f"{r['backend']:12s} error: {r['error']}")
+            continue
+        typer.echo(f"{r['backend']:12s} {r['precision']:26s} " + " ".join(f"{r[c]:14.3f}" for c in columns))
+
+
+@app.command()
 def inspect(
     files: Annotated[list[Path], typer.Argument(help="GPT .ckpt and/or SoVITS .pth files.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,

@@ -23,6 +23,8 @@ from runtime.vocoder import SAMPLE_RATE, synthesize
 from runtime.voices import Voice, load_voice, read_reference_clip
 
 SEGMENT_PAUSE_SECONDS = 0.3
+# When a pack holds several precisions of a graph, run the most compressed one (the profile chose them).
+PRECISION_PREFERENCE = ("int4", "int8", "fp16", "fp32")
 BERT_DIM = 1024
 
 
@@ -82,7 +84,7 @@ class Synthesizer:
 
     def _compiled(self, name: str):
         if name not in self._sessions:
-            graph = self.manifest.graph(name, self.backend.name)
+            graph = self.manifest.graph(name, self.backend.name, PRECISION_PREFERENCE)
             if graph is None:
                 hint = {"hubert": "--hubert", "bert": "--bert"}.get(name)
                 fix = f"convert the model again with {hint}" if hint else "convert the model again"

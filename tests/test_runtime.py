@@ -183,3 +183,15 @@ def test_cli_voice_and_say(pack, clip, tmp_path):
                           "no voice 'nobody'")  # fmt: skip
     assert gsv("voice", "rm", "bob", "--pack", pack, "--voices", voices).returncode == 0
     assert not (voices / "bob.npz").exists()
+
+
+def test_bench_reports_every_number_per_backend(pack):
+    result = gsv("bench", "--pack", pack, "--repeats", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["backend"] for r in rows] == ["openvino", "onnxruntime"]
+    for row in rows:
+        for key in ("prefill_ms", "ms_per_token", "vocoder_rtf", "first_audio_ms", "rtf", "peak_rss_mb"):
+            assert row[key] > 0, key
+        assert row["precision"].startswith("t2s int8")  # the compressed graph is the one that runs
+        assert row["first_audio_ms"] <= row["rtf"] * row["audio_s"] * 1000 + 1
