@@ -31,6 +31,7 @@ bench: setup
 		--profile laptop -o $(DEMO_DIR)/pack-laptop --force
 	du -sh $(DEMO_DIR)/pack-laptop/*.bin $(DEMO_DIR)/pack-laptop/*.onnx
 	$(BIN)/gsv-edge bench-t2s $(DEMO_DIR)/model/gpt.ckpt
+	$(BIN)/gsv-edge bench --pack $(DEMO_DIR)/pack-laptop
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache
