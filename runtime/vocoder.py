@@ -21,6 +21,9 @@ FRAMES_PER_TOKEN = 2
 SAMPLES_PER_TOKEN = SAMPLES_PER_FRAME * FRAMES_PER_TOKEN
 LATENT_CHANNELS = 192
 DECODER_CONTEXT_FRAMES = 16
+# Whole-utterance decodes also go window by window: the generator's activations at 32 kHz grow with the window
+# (hundreds of MB for a few seconds), so bounded windows bound memory; with the context above they are exact.
+DECODE_WINDOW_FRAMES = 100
 
 
 class SoVITSEncoder(Protocol):
@@ -66,7 +69,11 @@ def synthesize(encoder, decoder, tokens, phones, ge, noise_scale=0.5, speed=1.0,
     m, logs = resample(m, frames), resample(logs, frames)
     if noise is None:
         noise = (rng or np.random.default_rng()).standard_normal(m.shape).astype(np.float32)
-    return decoder.run(prior_sample(m, logs, noise, noise_scale), ge_row)
+    z_p = prior_sample(m, logs, noise, noise_scale)
+    if frames <= DECODE_WINDOW_FRAMES + 2 * DECODER_CONTEXT_FRAMES:
+        return decoder.run(z_p, ge_row)
+    windows = range(0, frames, DECODE_WINDOW_FRAMES)
+    return np.concatenate([decode_frames(decoder, z_p, ge, a, min(a + DECODE_WINDOW_FRAMES, frames)) for a in windows])
 
 
 def decode_frames(decoder, z_p: np.ndarray, ge, start: int, end: int, context: int = DECODER_CONTEXT_FRAMES):
