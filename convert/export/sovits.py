@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from convert.checkpoint import SovitsCheckpoint
+from convert.export import common
 from convert.reference import build_sovits
 
 ENC_INPUTS, ENC_OUTPUTS = ["codes", "phones", "ge"], ["m", "logs"]
@@ -57,22 +58,12 @@ class SoVITSDecoderGraph(nn.Module):
         return torch.zeros(1, self.model.enc_p.out_channels, frames), torch.zeros(1, gin)
 
 
-def _name(model, inputs: list[str], outputs: list[str]):
-    for port, name in zip(model.inputs, inputs, strict=True):
-        port.get_tensor().set_names({name})
-    for port, name in zip(model.outputs, outputs, strict=True):
-        port.get_tensor().set_names({name})
-    return model
-
-
 def encoder_to_openvino(graph: SoVITSEncoderGraph):
     import openvino as ov
 
     gin = graph.model.dec.cond.in_channels
     shapes = [ov.PartialShape([1, -1]), ov.PartialShape([1, -1]), ov.PartialShape([1, gin])]
-    with torch.no_grad():
-        model = ov.convert_model(graph, example_input=graph.example_inputs(), input=shapes)
-    return _name(model, ENC_INPUTS, ENC_OUTPUTS)
+    return common.to_openvino(graph, ENC_INPUTS, ENC_OUTPUTS, shapes)
 
 
 def decoder_to_openvino(graph: SoVITSDecoderGraph):
@@ -80,25 +71,13 @@ def decoder_to_openvino(graph: SoVITSDecoderGraph):
 
     gin = graph.model.dec.cond.in_channels
     shapes = [ov.PartialShape([1, graph.model.enc_p.out_channels, -1]), ov.PartialShape([1, gin])]
-    with torch.no_grad():
-        model = ov.convert_model(graph, example_input=graph.example_inputs(), input=shapes)
-    return _name(model, DEC_INPUTS, DEC_OUTPUTS)
+    return common.to_openvino(graph, DEC_INPUTS, DEC_OUTPUTS, shapes)
 
 
 def encoder_to_onnx(graph: SoVITSEncoderGraph, path: str | Path) -> Path:
     dynamic = {"codes": {1: "tokens"}, "phones": {1: "phones"}, "m": {2: "frames"}, "logs": {2: "frames"}}
-    return _onnx(graph, path, ENC_INPUTS, ENC_OUTPUTS, dynamic)
+    return common.to_onnx(graph, path, ENC_INPUTS, ENC_OUTPUTS, dynamic)
 
 
 def decoder_to_onnx(graph: SoVITSDecoderGraph, path: str | Path) -> Path:
-    return _onnx(graph, path, DEC_INPUTS, DEC_OUTPUTS, {"z_p": {2: "frames"}, "audio": {1: "samples"}})
-
-
-def _onnx(graph, path, inputs, outputs, dynamic) -> Path:
-    path = Path(path)
-    with torch.no_grad():
-        torch.onnx.export(
-            graph, graph.example_inputs(), str(path), input_names=inputs, output_names=outputs,
-            dynamic_axes=dynamic, opset_version=17, dynamo=False,
-        )  # fmt: skip
-    return path
+    return common.to_onnx(graph, path, DEC_INPUTS, DEC_OUTPUTS, {"z_p": {2: "frames"}, "audio": {1: "samples"}})

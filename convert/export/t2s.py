@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convert.checkpoint import GptCheckpoint
+from convert.export import common
 
 LAYER_NORM_EPS = 1e-5
 
@@ -118,12 +119,7 @@ def to_openvino(graph: T2SGraph, stateful: bool = True):
     past, present = graph.cache_names()
     shapes = [ov.PartialShape([1, -1, d_model]), ov.PartialShape([1, 1, -1, -1])]
     shapes += [ov.PartialShape([1, heads, -1, d_model // heads])] * len(past)
-    with torch.no_grad():
-        model = ov.convert_model(graph, example_input=graph.example_inputs(), input=shapes)
-    for port, name in zip(model.inputs, ["x", "mask", *past], strict=True):
-        port.get_tensor().set_names({name})
-    for port, name in zip(model.outputs, ["logits", *present], strict=True):
-        port.get_tensor().set_names({name})
+    model = common.to_openvino(graph, ["x", "mask", *past], ["logits", *present], shapes)
     if stateful:
         apply_make_stateful_transformation(model, dict(zip(past, present, strict=True)))
     return model
@@ -131,20 +127,8 @@ def to_openvino(graph: T2SGraph, stateful: bool = True):
 
 def to_onnx(graph: T2SGraph, path: str | Path) -> Path:
     """Export with the cache as explicit inputs (past_*) and outputs (present_*), dynamic lengths."""
-    path = Path(path)
     past, present = graph.cache_names()
     dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "total"}}
     dynamic.update({name: {2: "past"} for name in past})
     dynamic.update({name: {2: "total"} for name in present})
-    with torch.no_grad():
-        torch.onnx.export(
-            graph,
-            graph.example_inputs(),
-            str(path),
-            input_names=["x", "mask", *past],
-            output_names=["logits", *present],
-            dynamic_axes=dynamic,
-            opset_version=17,
-            dynamo=False,
-        )
-    return path
+    return common.to_onnx(graph, path, ["x", "mask", *past], ["logits", *present], dynamic)

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from convert.export.common import to_onnx, to_openvino
 from convert.reference.pretrained import BERT_HIDDEN_STATE
 
 HUBERT_INPUTS, HUBERT_OUTPUTS = ["wav16k"], ["codes"]
@@ -90,18 +91,6 @@ def load_trimmed_bert(folder: str | Path):
     return bert.eval()
 
 
-def to_openvino(graph: nn.Module, inputs: list[str], outputs: list[str], shapes):
-    import openvino as ov
-
-    with torch.no_grad():
-        model = ov.convert_model(graph, example_input=graph.example_inputs(), input=shapes)
-    for port, name in zip(model.inputs, inputs, strict=True):
-        port.get_tensor().set_names({name})
-    for port, name in zip(model.outputs, outputs, strict=True):
-        port.get_tensor().set_names({name})
-    return model
-
-
 def hubert_to_openvino(graph: HubertCodesGraph):
     import openvino as ov
 
@@ -119,16 +108,6 @@ def bert_to_openvino(graph: TrimmedBertGraph):
     import openvino as ov
 
     return to_openvino(graph, BERT_INPUTS, BERT_OUTPUTS, [ov.PartialShape([1, -1])] * 3)
-
-
-def to_onnx(graph: nn.Module, path: str | Path, inputs: list[str], outputs: list[str], dynamic: dict) -> Path:
-    path = Path(path)
-    with torch.no_grad():
-        torch.onnx.export(
-            graph, graph.example_inputs(), str(path), input_names=inputs, output_names=outputs,
-            dynamic_axes=dynamic, opset_version=17, dynamo=False,
-        )  # fmt: skip
-    return path
 
 
 def hubert_to_onnx(graph: HubertCodesGraph, path) -> Path:
