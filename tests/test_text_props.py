@@ -147,3 +147,11 @@ def test_front_end_loads_and_runs_with_network_blocked_from_the_start():
     out = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_hanzi_without_a_reading_is_a_one_line_error():
+    # found by the 10,000-example run: pypinyin has no reading for 兡, which crashed tone sandhi
+    from runtime.text import TextError, clean_text
+
+    with pytest.raises(TextError, match="no reading known"):
+        clean_text("兡仄", "zh", "v2")

@@ -87,6 +87,9 @@ def g2p(norm_text: str, version: str = "v2") -> tuple[list[str], list[int]]:
             if pos == "eng":
                 continue
             sub_initials, sub_finals = _initials_finals(word)
+            for char, final in zip(word, sub_finals, strict=False):
+                if not final:  # a rare Hanzi pypinyin has no reading for; upstream crashes in tone sandhi here
+                    raise TextError(f"zh: no reading known for {char!r}; replace it with a common character")
             sub_finals = modified_tone(word, pos, sub_finals)
             if version != "v1":
                 sub_initials, sub_finals = _erhua(sub_initials, sub_finals, word, pos)
