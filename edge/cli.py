@@ -141,6 +141,20 @@ def say(
 
 
 @app.command()
+def doctor(
+    pack: Annotated[Path | None, typer.Option("--pack", "-p", help="Also check this pack on this machine.")] = None,
+    backend: BackendOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """What this machine offers: backends and their devices, CPU precisions, sound output; with --pack, which
+    backend and graphs the pack would run with here, and why."""
+    from edge.doctor import diagnose
+
+    report = diagnose(pack, backend)
+    typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.to_text())
+
+
+@app.command()
 def bench(
     pack: PackOption,
     backend: Annotated[str, typer.Option(help="openvino, onnxruntime or all.")] = "all",

@@ -196,3 +196,16 @@ def test_bench_reports_every_number_per_backend(pack):
         assert row["precision"].startswith("t2s int8")  # the compressed graph is the one that runs
         # first audio comes after the prefill and before the whole utterance is done (rtf is rounded to 1e-3)
         assert row["prefill_ms"] <= row["first_audio_ms"] <= (row["rtf"] + 0.001) * row["audio_s"] * 1000
+
+
+def test_doctor_reports_backends_and_the_pack(pack):
+    result = gsv("doctor", "--json", "--pack", pack, "--backend", "onnxruntime")
+    assert result.returncode == 0, result.stderr
+    findings = {f["topic"]: f for f in json.loads(result.stdout)["findings"]}
+    assert findings["openvino"]["status"] == "ok" and findings["onnxruntime"]["status"] == "ok"
+    assert "sound output" in findings  # ok or missing depending on the machine, never a crash
+    assert findings["backend"]["detail"].startswith("onnxruntime (requested)")
+    assert findings["  t2s"]["detail"].startswith("int8")
+    assert findings["  hubert"]["status"] == "ok"
+    text = gsv("doctor").stdout
+    assert "openvino" in text and "Traceback" not in text

@@ -1,0 +1,114 @@
+"""`gsv-edge doctor`: what this machine offers gsv-edge, and what a pack would run with here."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Finding:
+    """One line of the report."""
+
+    topic: str
+    status: str  # "ok", "missing" or "info"
+    detail: str
+
+
+@dataclass
+class Diagnosis:
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, topic: str, status: str, detail: str) -> None:
+        self.findings.append(Finding(topic, status, detail))
+
+    def to_dict(self) -> dict:
+        return {"findings": [f.__dict__ for f in self.findings]}
+
+    def to_text(self) -> str:
+        marks = {"ok": "ok     ", "missing": "MISSING", "info": "       "}
+        return "\n".join(f"{marks[f.status]} {f.topic:18s} {f.detail}" for f in self.findings)
+
+
+def diagnose(pack: Path | None = None, backend: str | None = None) -> Diagnosis:
+    report = Diagnosis()
+    report.add("machine", "info", f"{platform.machine()}, {platform.system()} {platform.release()}, Python "
+               f"{platform.python_version()}")  # fmt: skip
+    _openvino(report)
+    _onnxruntime(report)
+    _sound(report)
+    if pack is not None:
+        _pack(report, pack, backend)
+    return report
+
+
+def _openvino(report: Diagnosis) -> None:
+    try:
+        import openvino as ov
+    except ImportError:
+        report.add("openvino", "missing", "not installed (pip install openvino); ONNX Runtime will be used")
+        return
+    core = ov.Core()
+    report.add("openvino", "ok", f"{ov.__version__.split('-')[0]}, devices: {', '.join(core.available_devices)}")
+    try:
+        capabilities = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        hint = core.get_property("CPU", "INFERENCE_PRECISION_HINT")
+        default = hint.to_string() if hasattr(hint, "to_string") else str(hint)
+        report.add("cpu precisions", "info", f"{', '.join(capabilities)}; default compute {default}")
+    except RuntimeError as err:
+        report.add("cpu precisions", "info", f"unknown ({err})")
+
+
+def _onnxruntime(report: Diagnosis) -> None:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        report.add("onnxruntime", "missing", "not installed (pip install onnxruntime); no fallback backend")
+        return
+    report.add("onnxruntime", "ok", f"{ort.__version__}, providers: {', '.join(ort.get_available_providers())}")
+
+
+def _sound(report: Diagnosis) -> None:
+    try:
+        import sounddevice as sd
+    except OSError:
+        report.add("sound output", "missing", "PortAudio is not installed (sudo apt-get install libportaudio2); "
+                   "use -o out.wav or --output-raw")  # fmt: skip
+        return
+    try:
+        device = sd.query_devices(kind="output")
+        rates = "32 kHz ok" if _accepts(sd, device, 32000) else "32 kHz refused: audio will be resampled"
+        report.add("sound output", "ok", f"{device['name']} ({rates})")
+    except (sd.PortAudioError, ValueError) as err:
+        report.add("sound output", "missing", f"no output device ({err}); use -o out.wav or --output-raw")
+
+
+def _accepts(sd, device, rate: int) -> bool:
+    try:
+        sd.check_output_settings(device=device["index"], samplerate=rate, channels=1, dtype="float32")
+        return True
+    except (sd.PortAudioError, ValueError):
+        return False
+
+
+def _pack(report: Diagnosis, pack: Path, backend: str | None) -> None:
+    from edge.errors import UserError
+    from runtime.synthesizer import PRECISION_PREFERENCE, Synthesizer
+
+    try:
+        synth = Synthesizer.load(pack, backend=backend)
+    except UserError as err:
+        report.add("pack", "missing", str(err))
+        return
+    manifest = synth.manifest
+    report.add("pack", "ok", f"{pack}: GPT-SoVITS {manifest.model_version}, profile {manifest.profile}, "
+               f"fingerprint {manifest.fingerprint}")  # fmt: skip
+    report.add("backend", "info", f"{synth.backend.name} ({synth.backend.reason}), compute {synth.backend.precision}")
+    for name in ("t2s", "sovits_enc", "sovits_dec", "hubert", "ref_enc", "bert"):
+        graph = manifest.graph(name, synth.backend.name, PRECISION_PREFERENCE)
+        if graph is None:
+            fix = {"hubert": " (voice add needs it: convert with --hubert)", "bert": " (zh BERT: convert with --bert)"}
+            report.add(f"  {name}", "info", "not in the pack" + fix.get(name, ""))
+        else:
+            report.add(f"  {name}", "ok", f"{graph.precision}, {', '.join(graph.files)}")
