@@ -132,12 +132,17 @@ def say(
             for audio in synth.segments(line, speaker, lang, options):
                 write_raw(audio)  # each segment as soon as it is made
         return
+    if output is None:
+        pause = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+        chunks = (piece for line in lines for audio in synth.segments(line, speaker, lang, options)
+                  for piece in (audio, pause))  # fmt: skip
+        underruns = play(chunks, SAMPLE_RATE)
+        if verbose:
+            typer.echo(f"played; underruns: {underruns}", err=True)
+        return
     audio = np.concatenate([synth.synthesize(line, speaker, lang, options) for line in lines] or [np.zeros(0)])
-    if output is not None:
-        write_wav(output, audio, SAMPLE_RATE)
-        typer.echo(f"wrote {output} ({len(audio) / SAMPLE_RATE:.2f} s)", err=True)
-    else:
-        play(audio, SAMPLE_RATE)
+    write_wav(output, audio, SAMPLE_RATE)
+    typer.echo(f"wrote {output} ({len(audio) / SAMPLE_RATE:.2f} s)", err=True)
 
 
 @app.command()

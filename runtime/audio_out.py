@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import queue
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +40,125 @@ def write_raw(audio: np.ndarray, stream=None) -> None:
     stream.flush()
 
 
-def play(audio: np.ndarray, rate: int) -> None:
-    """Play through the default output device and wait until it is done."""
+class ChunkFeeder:
+    """The audio callback's side of playback: a queue of float32 chunks drained block by block.
+
+    Playback starts once ``prefill`` samples are buffered (or the stream is closed), so the first block does not
+    underrun. When the queue runs dry mid-stream the block is filled with silence and counted as an underrun.
+    """
+
+    def __init__(self, prefill: int):
+        self.prefill = prefill
+        self.underruns = 0
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue()
+        self._pending = np.zeros(0, np.float32)
+        self._buffered = 0
+        self._started = False
+        self._closed = False
+        self.finished = threading.Event()
+
+    def put(self, chunk: np.ndarray) -> None:
+        chunk = np.asarray(chunk, np.float32)
+        self._buffered += len(chunk)
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        """No more audio will come; playback drains what is queued and then sets ``finished``."""
+        self._queue.put(None)
+
+    def fill(self, out: np.ndarray) -> None:
+        """Write the next ``len(out)`` samples into ``out`` (the sounddevice callback calls this)."""
+        if not self._started:
+            if self._buffered < self.prefill and not self._closed and not self._peek_closed():
+                out[:] = 0
+                return
+            self._started = True
+        needed, written = len(out), 0
+        while written < needed:
+            if not len(self._pending):
+                try:
+                    chunk = self._queue.get_nowait()
+                except queue.Empty:
+                    if not self._closed:
+                        self.underruns += 1
+                    out[written:] = 0
+                    if self._closed:
+                        self.finished.set()
+                    return
+                if chunk is None:
+                    self._closed = True
+                    continue
+                self._pending = chunk
+            take = min(needed - written, len(self._pending))
+            out[written : written + take] = self._pending[:take]
+            self._pending = self._pending[take:]
+            written += take
+
+    def _peek_closed(self) -> bool:
+        with self._queue.mutex:
+            return any(item is None for item in self._queue.queue)
+
+
+class Player:
+    """Streams chunks to the default output device through a callback; resamples if 32 kHz is refused."""
+
+    def __init__(self, rate: int, prefill_seconds: float = 0.2, block: int = 1024):
+        try:
+            import sounddevice as sd
+        except OSError:
+            raise UserError("no audio output (PortAudio is not installed); write a file with -o out.wav") from None
+        self._sd = sd
+        self.source_rate = rate
+        try:
+            device = sd.query_devices(kind="output")
+            self.rate = rate if _accepts(sd, device, rate) else int(device["default_samplerate"])
+            self.feeder = ChunkFeeder(int(prefill_seconds * self.rate))
+            self._stream = sd.OutputStream(
+                samplerate=self.rate, channels=1, dtype="float32", blocksize=block, callback=self._callback
+            )
+        except (sd.PortAudioError, ValueError) as err:
+            raise UserError(
+                f"no usable audio device ({err}); write a file with -o out.wav or use --output-raw"
+            ) from None
+        self._resampler = None
+        if self.rate != rate:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(rate, self.rate, 1, dtype="float32")
+
+    def _callback(self, outdata, frames, time, status) -> None:  # noqa: ARG002 (sounddevice's signature)
+        self.feeder.fill(outdata[:, 0])
+
+    def __enter__(self) -> Player:
+        self._stream.start()
+        return self
+
+    def put(self, chunk: np.ndarray) -> None:
+        if self._resampler is not None:
+            chunk = self._resampler.resample_chunk(np.asarray(chunk, np.float32))
+        self.feeder.put(chunk)
+
+    def __exit__(self, *exc) -> None:
+        if self._resampler is not None:
+            self.feeder.put(self._resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+        self.feeder.close()
+        if exc[0] is None:
+            self.feeder.finished.wait()
+        self._stream.stop()
+        self._stream.close()
+
+
+def _accepts(sd, device, rate: int) -> bool:
     try:
-        import sounddevice as sd
-    except OSError:
-        raise UserError("no audio output (PortAudio is not installed); write a file with -o out.wav") from None
-    try:
-        sd.play(audio.astype(np.float32), rate, blocking=True)
-    except (sd.PortAudioError, ValueError) as err:
-        raise UserError(f"no usable audio device ({err}); write a file with -o out.wav or use --output-raw") from None
+        sd.check_output_settings(device=device["index"], samplerate=rate, channels=1, dtype="float32")
+        return True
+    except (sd.PortAudioError, ValueError):
+        return False
+
+
+def play(chunks, rate: int) -> int:
+    """Play an iterable of float32 chunks as they come; returns the number of underruns."""
+    with Player(rate) as player:
+        for chunk in chunks:
+            player.put(chunk)
+    return player.feeder.underruns

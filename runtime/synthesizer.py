@@ -184,16 +184,17 @@ class Synthesizer:
                 # Nothing new was generated: skip the segment. (Vocoding the prompt here would replay the
                 # reference clip, a known failure of other runtimes.)
                 continue
-            yield synthesize(
+            audio = synthesize(
                 encoder, decoder, result.tokens, segment.phone_ids, voice.ge,
                 noise_scale=options.noise_scale, speed=options.speed, rng=rng,
             )  # fmt: skip
+            peak = float(np.abs(audio).max()) if len(audio) else 0.0
+            yield audio / peak if peak > 1 else audio  # as upstream: only audio that would clip is scaled
 
     def synthesize(self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None):
         """The whole utterance as float32 audio at 32 kHz; segments joined by 0.3 s of silence."""
         pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
         pieces = []
         for audio in self.segments(text, voice, language, options):
-            peak = float(np.abs(audio).max()) if len(audio) else 0.0
-            pieces += [audio / peak if peak > 1 else audio, pause]
+            pieces += [audio, pause]
         return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)

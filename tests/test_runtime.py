@@ -209,3 +209,25 @@ def test_doctor_reports_backends_and_the_pack(pack):
     assert findings["  hubert"]["status"] == "ok"
     text = gsv("doctor").stdout
     assert "openvino" in text and "Traceback" not in text
+
+
+def test_say_plays_to_the_null_sound_device(pack, clip, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+    from tests.test_audio_out import NULL_ALSA
+
+    voices = tmp_path / "v"
+    synth = Synthesizer.load(pack, voices_dir=voices)
+    save_voice(synth.enroll("carol", clip, "今天天气很好", "zh"), voices)
+    config = tmp_path / "asound.conf"
+    config.write_text(NULL_ALSA)
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "say", "你好。", "--pack", str(pack), "--voices", str(voices),
+         "--voice", "carol", "--lang", "zh", "--verbose"],
+        capture_output=True, text=True, cwd=REPO_ROOT, env=dict(os.environ, ALSA_CONFIG_PATH=str(config)), timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "played; underruns:" in result.stderr
