@@ -78,18 +78,12 @@ def _sound(report: Diagnosis) -> None:
         return
     try:
         device = sd.query_devices(kind="output")
-        rates = "32 kHz ok" if _accepts(sd, device, 32000) else "32 kHz refused: audio will be resampled"
+        from runtime.audio_out import accepts_rate
+
+        rates = "32 kHz ok" if accepts_rate(sd, device, 32000) else "32 kHz refused: audio will be resampled"
         report.add("sound output", "ok", f"{device['name']} ({rates})")
     except (sd.PortAudioError, ValueError) as err:
         report.add("sound output", "missing", f"no output device ({err}); use -o out.wav or --output-raw")
-
-
-def _accepts(sd, device, rate: int) -> bool:
-    try:
-        sd.check_output_settings(device=device["index"], samplerate=rate, channels=1, dtype="float32")
-        return True
-    except (sd.PortAudioError, ValueError):
-        return False
 
 
 def _pack(report: Diagnosis, pack: Path, backend: str | None) -> None:

@@ -111,7 +111,7 @@ class Player:
         self.source_rate = rate
         try:
             device = sd.query_devices(kind="output")
-            self.rate = rate if _accepts(sd, device, rate) else int(device["default_samplerate"])
+            self.rate = rate if accepts_rate(sd, device, rate) else int(device["default_samplerate"])
             self.feeder = ChunkFeeder(int(prefill_seconds * self.rate))
             self._stream = sd.OutputStream(
                 samplerate=self.rate, channels=1, dtype="float32", blocksize=block, callback=self._callback
@@ -148,7 +148,8 @@ class Player:
         self._stream.close()
 
 
-def _accepts(sd, device, rate: int) -> bool:
+def accepts_rate(sd, device, rate: int) -> bool:
+    """Whether the output ``device`` takes mono float32 at ``rate``."""
     try:
         sd.check_output_settings(device=device["index"], samplerate=rate, channels=1, dtype="float32")
         return True
