@@ -129,13 +129,11 @@ def say(
     lines = [text] if text is not None else [line for line in sys.stdin.read().splitlines() if line.strip()]
     if output_raw:
         for line in lines:
-            for audio in synth.segments(line, speaker, lang, options):
-                write_raw(audio)  # each segment as soon as it is made
+            for chunk in synth.stream(line, speaker, lang, options):
+                write_raw(chunk)  # each chunk as soon as it is made
         return
     if output is None:
-        pause = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
-        chunks = (piece for line in lines for audio in synth.segments(line, speaker, lang, options)
-                  for piece in (audio, pause))  # fmt: skip
+        chunks = (chunk for line in lines for chunk in synth.stream(line, speaker, lang, options))
         underruns = play(chunks, SAMPLE_RATE)
         if verbose:
             typer.echo(f"played; underruns: {underruns}", err=True)

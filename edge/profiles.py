@@ -36,7 +36,7 @@ class Profile:
     runtime: dict[str, Any]
     """backend, device, threads (0 = all cores), inference_precision."""
     streaming: dict[str, Any]
-    """first_chunk_tokens, chunk_tokens, left_context_tokens, crossfade_ms."""
+    """first_chunk_tokens, chunk_tokens, left_context_tokens, crossfade_ms, lookahead_tokens."""
 
 
 def available_profiles() -> list[str]:
@@ -81,6 +81,11 @@ def _validate(data: dict[str, Any], where: str) -> Profile:
     for key in ("first_chunk_tokens", "chunk_tokens", "left_context_tokens"):
         if not isinstance(streaming.get(key), int) or streaming[key] < 1:
             raise UserError(f"profile {where}: streaming.{key} must be a positive integer")
+    lookahead = streaming.get("lookahead_tokens", 8)
+    if not isinstance(lookahead, int) or lookahead < 0:
+        raise UserError(f"profile {where}: streaming.lookahead_tokens must be an integer ≥ 0")
+    if not isinstance(streaming.get("crossfade_ms", 20), int | float) or streaming.get("crossfade_ms", 20) < 0:
+        raise UserError(f"profile {where}: streaming.crossfade_ms must be a number ≥ 0")
     return Profile(
         name=str(data.get("name", Path(where).stem)),
         description=str(data.get("description", "")),

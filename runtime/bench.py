@@ -1,12 +1,13 @@
 """`gsv-edge bench`: how fast a pack speaks on this machine, per backend.
 
 Each backend is measured in a fresh process (``python -m runtime.bench``) so that peak RSS is that backend's
-alone. Token counts are fixed so runs are comparable: the GPT decodes exactly ``2.5 × phones`` tokens per
-segment (about 10 phones per second of speech) with EOS masked, whatever the model would choose.
+alone. Speech is made the way ``gsv-edge say`` plays it: ``Synthesizer.stream``, the GPT in a worker thread and
+the vocoder chunk by chunk. Token counts are fixed so runs are comparable: the GPT decodes exactly
+``2.5 × phones`` tokens per segment (about 10 phones per second of speech) with EOS masked, whatever the model
+would choose (a random demo model rarely stops by itself).
 
 Numbers: prefill_ms (first segment), ms_per_token (decode), vocoder_rtf (SoVITS time / audio time),
-first_audio_ms (text in → first audio ready; whole first segment until streaming lands), rtf (all time / audio
-time), peak_rss_mb.
+first_audio_ms (text in → first audio chunk ready), rtf (all time / audio time), peak_rss_mb.
 """
 
 from __future__ import annotations
@@ -21,30 +22,34 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.sampling import EOS, SamplingOptions
-from runtime.t2s import generate
-from runtime.vocoder import SAMPLE_RATE, synthesize
+from runtime.sampling import EOS
+from runtime.vocoder import SAMPLE_RATE
 from runtime.voices import Voice
 
-DEFAULT_TEXT = "今天的天气非常好，我们一起去公园散步，然后在湖边的咖啡馆喝一杯热茶，再慢慢走回家。"
+# 20 words, one sentence: the English latency target is stated for a sentence like this.
+ENGLISH_TEXT = "The quick brown fox jumps over the lazy dog, and then it runs back home to sleep before the rain."
+CHINESE_TEXT = "今天的天气非常好，我们一起去公园散步，然后在湖边的咖啡馆喝一杯热茶，再慢慢走回家。"
+DEFAULT_TEXT = CHINESE_TEXT
 TOKENS_PER_PHONE = 2.5
 
 
 class _Timed:
-    """Wraps a t2s session: masks EOS (fixed lengths) and records the time of each call."""
+    """Wraps a session and records the time of each call; for t2s it also masks EOS (fixed lengths)."""
 
-    def __init__(self, session):
-        self.session, self.calls = session, []
+    def __init__(self, session, mask_eos: bool = False):
+        self.session, self.mask_eos, self.calls = session, mask_eos, []
 
     def reset(self):
         self.session.reset()
 
-    def run(self, rows, mask):
+    def run(self, *args):
         start = time.perf_counter()
-        logits = self.session.run(rows, mask).copy()
+        out = self.session.run(*args)
         self.calls.append(time.perf_counter() - start)
-        logits[EOS] = -np.inf
-        return logits
+        if self.mask_eos:
+            out = out.copy()
+            out[EOS] = -np.inf
+        return out
 
 
 def _bench_voice(synth) -> Voice:
@@ -67,46 +72,42 @@ def _gin(synth) -> int:
     return int(next(i.shape[1] for i in compiled.get_inputs() if i.name == "ge"))
 
 
+def _fixed_steps(segment) -> int:
+    return max(12, round(TOKENS_PER_PHONE * len(segment.phone_ids)))
+
+
 def measure(pack: Path, backend: str | None, text: str = DEFAULT_TEXT, repeats: int = 3) -> dict:
     """Run in this process; returns the numbers for one backend."""
-    from runtime.synthesizer import Synthesizer
+    from runtime.synthesizer import PRECISION_PREFERENCE, SpeechOptions, Synthesizer
 
     started = time.perf_counter()
     synth = Synthesizer.load(pack, backend=backend)
     voice = _bench_voice(synth)
-    t2s = _Timed(synth._session("t2s"))
-    encoder, decoder = synth._session("sovits_enc"), synth._session("sovits_dec")
+    t2s = _Timed(synth._session("t2s"), mask_eos=True)
+    vocoder = {name: _Timed(synth._session(name)) for name in ("sovits_enc", "sovits_dec")}
+    for name, timed in vocoder.items():
+        synth._sessions[f"session:{name}"] = timed
+    language = "en" if text.isascii() else "zh"
     load_s = time.perf_counter() - started
     runs = []
     for repeat in range(repeats + 1):  # the first run warms caches and is not counted
+        for timed in (t2s, *vocoder.values()):
+            timed.calls.clear()
         text_in = time.perf_counter()
-        segments = synth.phonemize(text, "zh")
-        prefill, per_token, vocoder_s, audio_s, first_audio = [], [], 0.0, 0.0, None
-        for segment, bert in segments:
-            phones = np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids)])
-            steps = max(12, round(TOKENS_PER_PHONE * len(segment.phone_ids)))
-            t2s.calls.clear()
-            result = generate(t2s, synth.embeddings, phones, np.concatenate([voice.bert, bert], axis=1),
-                              voice.prompt_tokens, SamplingOptions(top_k=15, max_steps=steps), seed=repeat)  # fmt: skip
-            prefill.append(t2s.calls[0])
-            per_token += t2s.calls[1:]
-            start = time.perf_counter()
-            audio = synthesize(
-                encoder, decoder, result.tokens, segment.phone_ids, voice.ge, rng=np.random.default_rng(0)
-            )
-            vocoder_s += time.perf_counter() - start
-            audio_s += len(audio) / SAMPLE_RATE
+        first_audio, samples = None, 0
+        stream = synth.stream(text, voice, language, SpeechOptions(seed=repeat), _t2s=t2s, _max_steps=_fixed_steps)
+        for chunk in stream:
             if first_audio is None:
                 first_audio = time.perf_counter() - text_in
+            samples += len(chunk)
         total = time.perf_counter() - text_in
+        audio_s = samples / SAMPLE_RATE
         if repeat:
             runs.append({
-                "prefill_ms": 1000 * prefill[0], "ms_per_token": 1000 * statistics.median(per_token),
-                "vocoder_rtf": vocoder_s / audio_s, "first_audio_ms": 1000 * first_audio, "rtf": total / audio_s,
-                "audio_s": audio_s,
+                "prefill_ms": 1000 * t2s.calls[0], "ms_per_token": 1000 * statistics.median(t2s.calls[1:]),
+                "vocoder_rtf": sum(sum(v.calls) for v in vocoder.values()) / audio_s,
+                "first_audio_ms": 1000 * first_audio, "rtf": total / audio_s, "audio_s": audio_s,
             })  # fmt: skip
-    from runtime.synthesizer import PRECISION_PREFERENCE
-
     t2s_graph = synth.manifest.graph("t2s", synth.backend.name, PRECISION_PREFERENCE)
     sovits_graph = synth.manifest.graph("sovits_dec", synth.backend.name, PRECISION_PREFERENCE)
     result = {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}

@@ -9,6 +9,10 @@ The data path, one file per step: text → phones (runtime.text) → semantic to
 
 from __future__ import annotations
 
+import dataclasses
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from edge.errors import UserError
 from runtime.backends import Backend, open_backend
 from runtime.pack import Manifest, read_manifest
 from runtime.sampling import SamplingOptions
+from runtime.streaming import ChunkPlan, SegmentStreamer
 from runtime.t2s import T2SEmbeddings, generate
 from runtime.vocoder import SAMPLE_RATE, synthesize
 from runtime.voices import Voice, load_voice, read_reference_clip
@@ -45,10 +50,28 @@ class SpeechOptions:
     """Fixes every random choice (tokens and noise) for reproducible output."""
 
 
+class _Stopped(Exception):
+    """The consumer of a stream went away: the worker stops at its next token."""
+
+
+class _SegmentSeeds:
+    """Two seeds per segment (AR sampling, prior noise) from one master seed, so a stream and a whole
+    synthesis of the same text with the same seed sample the same tokens and the same noise."""
+
+    def __init__(self, seed: int | None):
+        self.rng = np.random.default_rng(seed)
+
+    def next(self) -> tuple[int, int]:
+        ar_seed, noise_seed = self.rng.integers(2**63, size=2)
+        return int(ar_seed), int(noise_seed)
+
+
 class Synthesizer:
     def __init__(self, pack: Path, manifest: Manifest, backend: Backend, voices_dir: Path):
         self.pack, self.manifest, self.backend, self.voices_dir = pack, manifest, backend, voices_dir
         self._sessions: dict[str, object] = {}
+        self.chunk_plan = ChunkPlan()
+        """When ``stream`` vocodes (the profile's ``[streaming]`` table once loaded)."""
         with np.load(pack / manifest.tables["t2s_embeddings"], allow_pickle=False) as tables:
             self.embeddings = T2SEmbeddings(dict(tables))
         self._bert_tokenizer = None
@@ -67,7 +90,8 @@ class Synthesizer:
 
         pack = Path(pack)
         manifest = read_manifest(pack)
-        settings = load_profile(profile or manifest.profile or "laptop").runtime
+        chosen_profile = load_profile(profile or manifest.profile or "laptop")
+        settings = chosen_profile.runtime
         chosen = open_backend(manifest, settings, backend, Path(cache_dir) if cache_dir else None)
         synth = cls(pack, manifest, chosen, Path(voices_dir) if voices_dir else pack / "voices")
         try:
@@ -78,6 +102,7 @@ class Synthesizer:
             fallback = open_backend(manifest, settings, "onnxruntime")
             fallback.reason = f"fallback: openvino failed ({str(err).splitlines()[0][:80]})"
             synth = cls(pack, manifest, fallback, synth.voices_dir)
+        synth.chunk_plan = ChunkPlan.from_profile(chosen_profile.streaming)
         return synth
 
     # --- graphs -------------------------------------------------------------------------------------------
@@ -112,18 +137,22 @@ class Synthesizer:
         hidden = self.backend.run(self._compiled("bert"), self._bert_tokenizer(run.norm_text))["hidden"][0]
         return phone_level_bert(hidden, run.word2ph)
 
-    def phonemize(self, text: str, language: str):
-        """Segments with phone ids and phone-level BERT features [1024, n]."""
+    def text_segments(self, text: str, language: str):
+        """The text cut into segments with phone ids (cheap: no graph runs)."""
         from runtime.text import TextError, phonemize
 
         try:
-            segments = phonemize(text, language=language, version=self.manifest.symbols)
+            return phonemize(text, language=language, version=self.manifest.symbols)
         except TextError as err:
             raise UserError(str(err)) from None
-        return [
-            (segment, np.concatenate([self._bert_features(run) for run in segment.runs], axis=1))
-            for segment in segments
-        ]
+
+    def segment_bert(self, segment) -> np.ndarray:
+        """Phone-level BERT features [1024, n] of one segment (runs BERT on its Chinese runs)."""
+        return np.concatenate([self._bert_features(run) for run in segment.runs], axis=1)
+
+    def phonemize(self, text: str, language: str):
+        """Segments with phone ids and phone-level BERT features [1024, n]."""
+        return [(segment, self.segment_bert(segment)) for segment in self.text_segments(text, language)]
 
     # --- voices -------------------------------------------------------------------------------------------
 
@@ -166,30 +195,113 @@ class Synthesizer:
 
     # --- speech -------------------------------------------------------------------------------------------
 
-    def segments(self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None):
-        """Yield each segment's float32 audio (no pauses added)."""
-        options = options or SpeechOptions()
-        rng = np.random.default_rng(options.seed)
-        sampling = SamplingOptions(
+    def _sampling(self, options: SpeechOptions) -> SamplingOptions:
+        return SamplingOptions(
             top_k=options.top_k or int(self.manifest.gpt.get("top_k", 15)), top_p=options.top_p,
             temperature=options.temperature, repetition_penalty=options.repetition_penalty,
         )  # fmt: skip
-        t2s, encoder, decoder = self._session("t2s"), self._session("sovits_enc"), self._session("sovits_dec")
+
+    def _generate(self, segment, bert, voice: Voice, sampling: SamplingOptions, seed: int, t2s=None, on_token=None):
+        phones = np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids, np.int64)])
+        features = np.concatenate([voice.bert, bert], axis=1)
+        session = t2s or self._session("t2s")
+        return generate(session, self.embeddings, phones, features, voice.prompt_tokens, sampling, seed, on_token)
+
+    def segments(self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None):
+        """Yield each segment's float32 audio, whole (no pauses added)."""
+        options = options or SpeechOptions()
+        sampling, seeds = self._sampling(options), _SegmentSeeds(options.seed)
+        encoder, decoder = self._session("sovits_enc"), self._session("sovits_dec")
         for segment, bert in self.phonemize(text, language):
-            phones = np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids, np.int64)])
-            features = np.concatenate([voice.bert, bert], axis=1)
-            seed = int(rng.integers(2**63))
-            result = generate(t2s, self.embeddings, phones, features, voice.prompt_tokens, sampling, seed=seed)
+            ar_seed, noise_seed = seeds.next()
+            result = self._generate(segment, bert, voice, sampling, ar_seed)
             if not result.tokens:
                 # Nothing new was generated: skip the segment. (Vocoding the prompt here would replay the
                 # reference clip, a known failure of other runtimes.)
                 continue
             audio = synthesize(
                 encoder, decoder, result.tokens, segment.phone_ids, voice.ge,
-                noise_scale=options.noise_scale, speed=options.speed, rng=rng,
+                noise_scale=options.noise_scale, speed=options.speed, rng=np.random.default_rng(noise_seed),
             )  # fmt: skip
             peak = float(np.abs(audio).max()) if len(audio) else 0.0
             yield audio / peak if peak > 1 else audio  # as upstream: only audio that would clip is scaled
+
+    def stream(
+        self,
+        text: str,
+        voice: Voice,
+        language: str = "auto",
+        options: SpeechOptions | None = None,
+        *,
+        _t2s=None,
+        _max_steps=None,
+    ) -> Iterator[np.ndarray]:
+        """Yield float32 audio chunks as soon as they are made, segments separated by 0.3 s pauses.
+
+        A worker thread runs the GPT; this generator vocodes its tokens chunk by chunk (``runtime.streaming``)
+        while it runs, so the first chunk is ready after ``first_chunk_tokens`` tokens, not after the
+        sentence. Same seed, same tokens as ``synthesize``; the audio differs from a whole decode only where
+        the SoVITS encoder would have looked at tokens that did not exist yet. Samples beyond ±1 are clipped
+        (a stream cannot scale a segment by a peak it has not seen). ``_t2s``/``_max_steps``: benchmark hooks.
+        """
+        options = options or SpeechOptions()
+        segments = self.text_segments(text, language)  # bad text fails here, in the caller's thread
+        encoder, decoder = self._session("sovits_enc"), self._session("sovits_dec")
+        events: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=self._produce_tokens, args=(segments, voice, options, events, stop, _t2s, _max_steps),
+            name="gsv-edge-t2s", daemon=True,
+        )  # fmt: skip
+        pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
+        worker.start()
+        try:
+            streamer = None
+            while True:
+                kind, value = events.get()
+                if kind == "segment":
+                    segment, noise_seed = value
+                    streamer = SegmentStreamer(
+                        encoder, decoder, segment.phone_ids, voice.ge, self.chunk_plan,
+                        noise_scale=options.noise_scale, speed=options.speed, rng=np.random.default_rng(noise_seed),
+                    )  # fmt: skip
+                    continue
+                if kind == "error":
+                    raise value
+                if kind == "done":
+                    return
+                chunk = streamer.push(value) if kind == "token" else streamer.finish()
+                if len(chunk):
+                    yield np.clip(chunk, -1.0, 1.0)
+                if kind == "end" and streamer.tokens:
+                    yield pause
+        finally:
+            stop.set()
+            worker.join()
+
+    def _produce_tokens(self, segments, voice, options, events, stop, t2s, max_steps) -> None:
+        """Worker thread: BERT and the AR loop per segment, each token put on ``events`` as it is sampled."""
+
+        def on_token(token: int) -> None:
+            if stop.is_set():
+                raise _Stopped
+            events.put(("token", token))
+
+        try:
+            sampling, seeds = self._sampling(options), _SegmentSeeds(options.seed)
+            for segment in segments:
+                ar_seed, noise_seed = seeds.next()
+                bert = self.segment_bert(segment)
+                if max_steps is not None:
+                    sampling = dataclasses.replace(sampling, max_steps=max_steps(segment))
+                events.put(("segment", (segment, noise_seed)))
+                self._generate(segment, bert, voice, sampling, ar_seed, t2s=t2s, on_token=on_token)
+                events.put(("end", None))
+            events.put(("done", None))
+        except _Stopped:
+            pass
+        except BaseException as err:  # handed to the consumer, which raises it in the caller's thread
+            events.put(("error", err))
 
     def synthesize(self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None):
         """The whole utterance as float32 audio at 32 kHz; segments joined by 0.3 s of silence."""

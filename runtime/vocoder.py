@@ -56,6 +56,22 @@ def resample(x: np.ndarray, frames: int) -> np.ndarray:
     return x[..., lower] * (1 - weight) + x[..., upper] * weight
 
 
+class FrameNoise:
+    """N(0, 1) noise for the prior, drawn frame by frame (frame-major), so that a stream that asks for it
+    chunk by chunk gets the same numbers as a whole decode that asks for all frames at once."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.frames = np.zeros((0, LATENT_CHANNELS), np.float32)
+
+    def first(self, count: int) -> np.ndarray:
+        """Noise for frames [0, count) as [192, count]."""
+        if count > len(self.frames):
+            extra = self.rng.standard_normal((count - len(self.frames), LATENT_CHANNELS)).astype(np.float32)
+            self.frames = np.concatenate([self.frames, extra])
+        return self.frames[:count].T
+
+
 def prior_sample(m: np.ndarray, logs: np.ndarray, noise: np.ndarray, noise_scale: float) -> np.ndarray:
     """z_p = m + noise · exp(logs) · noise_scale, as [1, 192, F] float32."""
     return (m + noise * np.exp(logs) * noise_scale).astype(np.float32)[None]
@@ -68,7 +84,7 @@ def synthesize(encoder, decoder, tokens, phones, ge, noise_scale=0.5, speed=1.0,
     frames = frames_for(len(tokens), speed)
     m, logs = resample(m, frames), resample(logs, frames)
     if noise is None:
-        noise = (rng or np.random.default_rng()).standard_normal(m.shape).astype(np.float32)
+        noise = FrameNoise(rng or np.random.default_rng()).first(frames)
     z_p = prior_sample(m, logs, noise, noise_scale)
     if frames <= DECODE_WINDOW_FRAMES + 2 * DECODER_CONTEXT_FRAMES:
         return decoder.run(z_p, ge_row)

@@ -42,3 +42,31 @@ def variant_dir(request) -> Path:
 def load_cases(variant_path: Path) -> dict[str, np.ndarray]:
     with np.load(variant_path / "cases.npz") as data:
         return {key: data[key] for key in data.files}
+
+
+@pytest.fixture(scope="session")
+def runtime_pack(tmp_path_factory) -> Path:
+    """The v2-tiny conformance model converted with the laptop profile, with HuBERT and BERT (voice graphs)."""
+    from convert.convert import ConvertOptions, convert
+
+    folder, hf = require_conformance("v2-tiny"), require_conformance("hf")
+    out = tmp_path_factory.mktemp("runtime") / "pack"
+    convert(
+        ConvertOptions(
+            folder / "gpt.ckpt", folder / "sovits.pth", out,
+            hubert=hf / "chinese-hubert-base-tiny", bert=hf / "chinese-roberta-tiny",
+        )
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def reference_clip(tmp_path_factory) -> Path:
+    """A 4 s synthetic voice-like clip at 44.1 kHz."""
+    import soundfile as sf
+
+    from convert.convert import _synthetic_voice
+
+    path = tmp_path_factory.mktemp("clips") / "ref.wav"
+    sf.write(path, _synthetic_voice(44100, 4.0, 5), 44100)
+    return path

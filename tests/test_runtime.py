@@ -11,7 +11,6 @@ import pytest
 import soundfile as sf
 
 import runtime.synthesizer as synthesizer_module
-from convert.convert import ConvertOptions, _synthetic_voice, convert
 from edge.errors import UserError
 from runtime.pack import read_manifest
 from runtime.sampling import EOS, EOS_BAN_STEPS, SamplingOptions
@@ -19,30 +18,19 @@ from runtime.synthesizer import SpeechOptions, Synthesizer
 from runtime.t2s import Generation, T2SEmbeddings, generate
 from runtime.vocoder import SAMPLE_RATE, SAMPLES_PER_TOKEN
 from runtime.voices import save_voice
-from tests.conftest import require_conformance
 from tests.test_cli import assert_one_line_error, gsv
 
 TEXT = "你好，世界。今天天气很好！"
 
 
 @pytest.fixture(scope="module")
-def pack(tmp_path_factory):
-    folder, hf = require_conformance("v2-tiny"), require_conformance("hf")
-    out = tmp_path_factory.mktemp("runtime") / "pack"
-    convert(
-        ConvertOptions(
-            folder / "gpt.ckpt", folder / "sovits.pth", out,
-            hubert=hf / "chinese-hubert-base-tiny", bert=hf / "chinese-roberta-tiny",
-        )
-    )  # fmt: skip
-    return out
+def pack(runtime_pack):
+    return runtime_pack
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("clips") / "ref.wav"
-    sf.write(path, _synthetic_voice(44100, 4.0, 5), 44100)
-    return path
+def clip(reference_clip):
+    return reference_clip
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,138 @@
+"""Token-level streaming: vocode a segment's semantic tokens while the GPT is still making them.
+
+The first ``first_chunk_tokens`` tokens are vocoded as soon as they exist (0.48 s of audio at the laptop
+profile's 12), later chunks every ``chunk_tokens``. For each chunk:
+
+1. ``sovits_enc`` runs on every token so far (the prefix). Its transformers attend over the whole token
+   sequence, so a prefix's prior is not exactly the whole utterance's: the last ``lookahead_tokens`` tokens
+   are held back (they serve as right context), and the rest is accepted as it is. How close the stream then
+   is to a whole-utterance decode depends on how local the model's attention is (see ``README``).
+2. The prior is sampled with noise drawn frame by frame from the segment's own generator, so frame ``i`` gets
+   the same noise however the segment is chunked (``FrameNoise``); a whole decode draws it the same way.
+3. ``sovits_dec`` decodes the new frames with ``left_context_tokens`` of context on the left and what is
+   available on the right. Each chunk also decodes ``crossfade_ms`` past its end; the next chunk fades in
+   over that tail, which hides the seam where two prefix priors meet.
+
+At speed ≠ 1 output frame ``j`` reads the 50 Hz prior at ``(j + 0.5) · speed − 0.5`` (linear interpolation),
+the rule a whole decode uses up to its rounding of the total length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from runtime.vocoder import FRAMES_PER_TOKEN, SAMPLE_RATE, SAMPLES_PER_FRAME, FrameNoise, frames_for
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """When to vocode and with how much context (a profile's ``[streaming]`` table)."""
+
+    first_chunk_tokens: int = 12
+    chunk_tokens: int = 48
+    left_context_tokens: int = 12
+    crossfade_ms: float = 20.0
+    lookahead_tokens: int = 8
+
+    @classmethod
+    def from_profile(cls, streaming: dict) -> ChunkPlan:
+        known = {k: streaming[k] for k in cls.__dataclass_fields__ if k in streaming}
+        return cls(**known)
+
+    @property
+    def crossfade_samples(self) -> int:
+        return int(round(self.crossfade_ms * SAMPLE_RATE / 1000))
+
+
+def sample_positions(start: int, end: int, speed: float, source_frames: int) -> tuple[np.ndarray, ...]:
+    """For output frames [start, end): lower source index, upper index and the upper weight."""
+    if speed == 1:
+        index = np.arange(start, end)
+        return index, index, np.zeros(end - start, np.float32)
+    position = np.maximum((np.arange(start, end, dtype=np.float32) + 0.5) * np.float32(speed) - 0.5, 0)
+    lower = np.minimum(np.floor(position).astype(np.int64), source_frames - 1)
+    upper = np.minimum(lower + 1, source_frames - 1)
+    return lower, upper, (position - lower).astype(np.float32)
+
+
+def ready_frames(settled_source: int, speed: float) -> int:
+    """How many output frames can be made when the prior is settled for ``settled_source`` 50 Hz frames."""
+    if speed == 1:
+        return settled_source
+    # frame j needs source index ceil((j + 0.5)·speed − 0.5) < settled_source
+    return max(0, int(np.floor((settled_source - 1 + 0.5) / speed - 0.5)) + 1)
+
+
+class SegmentStreamer:
+    """Vocodes one segment's tokens as they arrive: ``push`` each token, then ``finish``.
+
+    Both return float32 audio (possibly empty) to play in order; their concatenation is the segment.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        phones,
+        ge,
+        plan: ChunkPlan,
+        noise_scale: float = 0.5,
+        speed: float = 1.0,
+        rng: np.random.Generator | None = None,
+    ):
+        self.encoder, self.decoder, self.plan = encoder, decoder, plan
+        self.phones = np.asarray(phones, np.int64)[None]
+        self.ge = np.asarray(ge, np.float32)[None]
+        self.noise_scale, self.speed = noise_scale, speed
+        self.noise = FrameNoise(rng or np.random.default_rng())
+        self.tokens: list[int] = []
+        self.emitted = 0  # output frames already handed out
+        self.tail = np.zeros(0, np.float32)  # audio just past `emitted`, to cross-fade into
+        self.next_at = plan.first_chunk_tokens + plan.lookahead_tokens
+        self.chunks = 0
+
+    def push(self, token: int) -> np.ndarray:
+        self.tokens.append(int(token))
+        if len(self.tokens) < self.next_at:
+            return np.zeros(0, np.float32)
+        self.next_at = len(self.tokens) + self.plan.chunk_tokens
+        return self._vocode(final=False)
+
+    def finish(self) -> np.ndarray:
+        return self._vocode(final=True) if self.tokens else np.zeros(0, np.float32)
+
+    def _vocode(self, final: bool) -> np.ndarray:
+        n = len(self.tokens)
+        m, logs = self.encoder.run(np.asarray(self.tokens, np.int64)[None], self.phones, self.ge)
+        source = FRAMES_PER_TOKEN * n
+        if final:
+            end = frames_for(n, self.speed)
+            available = end
+        else:
+            end = ready_frames(FRAMES_PER_TOKEN * (n - self.plan.lookahead_tokens), self.speed)
+            available = ready_frames(source, self.speed)
+        if end <= self.emitted:
+            return np.zeros(0, np.float32)
+        left = FRAMES_PER_TOKEN * self.plan.left_context_tokens
+        fade_frames = 0 if final else -(-self.plan.crossfade_samples // SAMPLES_PER_FRAME)
+        first = max(0, self.emitted - left)
+        last = min(available, end + fade_frames + left)  # right context as far as the prefix reaches
+        lower, upper, weight = sample_positions(first, last, self.speed, source)
+        noise = self.noise.first(last)[:, first:last]
+        m_out = m[:, lower] * (1 - weight) + m[:, upper] * weight
+        logs_out = logs[:, lower] * (1 - weight) + logs[:, upper] * weight
+        z_p = (m_out + noise * np.exp(logs_out) * self.noise_scale).astype(np.float32)[None]
+        audio = self.decoder.run(np.ascontiguousarray(z_p), self.ge)
+        start = (self.emitted - first) * SAMPLES_PER_FRAME
+        stop = (end - first) * SAMPLES_PER_FRAME
+        out = np.array(audio[start:stop], np.float32)
+        fade = min(len(self.tail), len(out))
+        if fade:
+            ramp = (np.arange(fade, dtype=np.float32) + 0.5) / fade
+            out[:fade] = self.tail[:fade] * (1 - ramp) + out[:fade] * ramp
+        self.tail = np.array(audio[stop : stop + self.plan.crossfade_samples], np.float32)
+        self.emitted = end
+        self.chunks += 1
+        return out

@@ -1,0 +1,204 @@
+"""Token-level streaming: chunked vocoding against a whole decode, and Synthesizer.stream's worker thread."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from runtime.streaming import ChunkPlan, SegmentStreamer, ready_frames, sample_positions
+from runtime.synthesizer import SpeechOptions, Synthesizer
+from runtime.vocoder import SAMPLES_PER_FRAME, FrameNoise, frames_for, prior_sample, synthesize
+from runtime.voices import save_voice
+
+TEXT = "你好，世界。今天天气很好！"
+
+
+def snr_db(got: np.ndarray, want: np.ndarray) -> float:
+    assert got.shape == want.shape
+    return float(10 * np.log10(np.sum(want**2) / max(np.sum((got - want) ** 2), 1e-30)))
+
+
+@pytest.fixture(scope="module")
+def synth(runtime_pack, reference_clip, tmp_path_factory):
+    # f32 inference: bf16 (this CPU's default) rounds differently for each window shape
+    from tests.conftest import REPO_ROOT
+
+    profile = tmp_path_factory.mktemp("profile") / "laptop-f32.toml"
+    laptop = (REPO_ROOT / "profiles" / "laptop.toml").read_text()
+    profile.write_text(laptop.replace('inference_precision = "auto"', 'inference_precision = "f32"'))
+    synth = Synthesizer.load(runtime_pack, profile=str(profile), voices_dir=tmp_path_factory.mktemp("voices"))
+    assert synth.backend.precision == "f32"
+    save_voice(synth.enroll("alice", reference_clip, "今天天气很好", "zh"), synth.voices_dir)
+    return synth
+
+
+@pytest.fixture(scope="module")
+def segment_inputs(synth):
+    rng = np.random.default_rng(3)
+    tokens = rng.integers(0, 1024, 61)
+    phones = rng.integers(1, 300, 25)
+    ge = synth.voice("alice").ge
+    return tokens, phones, ge
+
+
+class _PrefixOfWhole:
+    """An encoder that knows the future: a prefix gets exactly the whole utterance's prior. With it, any
+    difference between a stream and a whole decode comes from the chunking machinery alone."""
+
+    def __init__(self, encoder, tokens, phones, ge):
+        self.m, self.logs = encoder.run(np.asarray(tokens)[None], np.asarray(phones)[None], np.asarray(ge)[None])
+
+    def run(self, codes, phones, ge):
+        frames = 2 * codes.shape[1]
+        return self.m[:, :frames], self.logs[:, :frames]
+
+
+def _stream(encoder, decoder, tokens, phones, ge, plan, speed=1.0, seed=1):
+    streamer = SegmentStreamer(encoder, decoder, phones, ge, plan, speed=speed, rng=np.random.default_rng(seed))
+    pieces = [streamer.push(t) for t in tokens] + [streamer.finish()]
+    return pieces, streamer
+
+
+PLANS = [
+    ChunkPlan(first_chunk_tokens=12, chunk_tokens=48, left_context_tokens=12, lookahead_tokens=8),
+    ChunkPlan(first_chunk_tokens=3, chunk_tokens=5, left_context_tokens=8, lookahead_tokens=8, crossfade_ms=40),
+    ChunkPlan(first_chunk_tokens=8, chunk_tokens=32, left_context_tokens=12, lookahead_tokens=8, crossfade_ms=0),
+]
+
+
+@pytest.mark.parametrize("plan", PLANS, ids=["laptop", "tiny-chunks", "no-crossfade"])
+def test_chunking_matches_a_whole_decode_when_the_prior_is_known(synth, segment_inputs, plan):
+    tokens, phones, ge = segment_inputs
+    encoder, decoder = synth._session("sovits_enc"), synth._session("sovits_dec")
+    oracle = _PrefixOfWhole(encoder, tokens, phones, ge)
+    whole = synthesize(encoder, decoder, tokens, phones, ge, rng=np.random.default_rng(1))
+    pieces, streamer = _stream(oracle, decoder, tokens, phones, ge, plan)
+    assert streamer.chunks >= 2  # it really streamed
+    assert sum(len(p) for p in pieces[: plan.first_chunk_tokens + plan.lookahead_tokens]) > 0  # audio came early
+    assert snr_db(np.concatenate(pieces), whole) >= 60
+
+
+def test_a_stream_with_the_real_encoder_stays_close_to_a_whole_decode(synth, segment_inputs):
+    # The encoder attends over all tokens, so a prefix's prior differs from the whole's; on these random weights
+    # (attention close to uniform) that is the only error left. Measured ~26 dB on the full-size demo model.
+    tokens, phones, ge = segment_inputs
+    encoder, decoder = synth._session("sovits_enc"), synth._session("sovits_dec")
+    whole = synthesize(encoder, decoder, tokens, phones, ge, rng=np.random.default_rng(1))
+    pieces, _ = _stream(encoder, decoder, tokens, phones, ge, PLANS[0])
+    streamed = np.concatenate(pieces)
+    assert len(streamed) == len(whole)
+    assert snr_db(streamed, whole) >= 15
+    tail = slice(len(whole) // 2, None)  # later chunks see more of the utterance and come out closer
+    assert snr_db(streamed[tail], whole[tail]) >= snr_db(streamed, whole)
+
+
+@pytest.mark.parametrize("speed", [0.8, 1.25])
+def test_stream_at_other_speeds(synth, segment_inputs, speed):
+    # A stream cannot know the utterance's final length, so frame j reads the prior at (j + 0.5)·speed − 0.5;
+    # a whole decode stretches by 2T/F instead (F = int(2T/speed) + 1): at most a frame of drift by the end.
+    tokens, phones, ge = segment_inputs
+    encoder, decoder = synth._session("sovits_enc"), synth._session("sovits_dec")
+    oracle = _PrefixOfWhole(encoder, tokens, phones, ge)
+    pieces, _ = _stream(oracle, decoder, tokens, phones, ge, PLANS[1], speed)
+    frames = frames_for(len(tokens), speed)
+    assert sum(len(p) for p in pieces) == frames * SAMPLES_PER_FRAME
+    lower, upper, weight = sample_positions(0, frames, speed, oracle.m.shape[1])
+    m = oracle.m[:, lower] * (1 - weight) + oracle.m[:, upper] * weight
+    logs = oracle.logs[:, lower] * (1 - weight) + oracle.logs[:, upper] * weight
+    noise = FrameNoise(np.random.default_rng(1)).first(frames)
+    expected = decoder.run(prior_sample(m, logs, noise, 0.5), np.asarray(ge, np.float32)[None])
+    assert snr_db(np.concatenate(pieces), expected) >= 60
+
+
+def test_ready_frames_is_every_frame_the_settled_prior_can_make():
+    for speed in (0.5, 0.8, 1.0, 1.25, 2.0, 3.7):
+        for settled in range(1, 60):
+            ready = ready_frames(settled, speed)
+            _, upper, weight = sample_positions(0, ready + 1, speed, 10_000)
+            reads = np.where(weight > 0, upper, upper - (speed != 1))  # the last source frame each one reads
+            assert (reads[:ready] < settled).all()  # nothing unsettled is read
+            assert reads[ready] >= settled  # and one frame more would read past it
+
+
+def test_stream_speaks_the_same_tokens_as_synthesize(synth, monkeypatch):
+    import runtime.synthesizer as module
+
+    voice = synth.voice("alice")
+    options = SpeechOptions(seed=11)
+    whole = synth.synthesize(TEXT, voice, "zh", options)
+    pushed: list[list[int]] = []
+    real = module.SegmentStreamer
+
+    class Spy(real):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pushed.append(self.tokens)
+
+    monkeypatch.setattr(module, "SegmentStreamer", Spy)
+    chunks = list(synth.stream(TEXT, voice, "zh", options))
+    segments = synth.phonemize(TEXT, "zh")
+    generated = [synth._generate(s, b, voice, synth._sampling(options), seed)
+                 for (s, b), (seed, _) in zip(segments, _seeds(11, len(segments)), strict=True)]  # fmt: skip
+    assert pushed == [g.tokens for g in generated]
+    assert sum(len(c) for c in chunks) == len(whole)
+    assert all(np.abs(c).max() <= 1 for c in chunks if len(c))
+
+
+def _seeds(seed, count):
+    from runtime.synthesizer import _SegmentSeeds
+
+    seeds = _SegmentSeeds(seed)
+    return [seeds.next() for _ in range(count)]
+
+
+class _CountingT2S:
+    """Wraps the t2s session: counts calls, never stops by itself (fixed length)."""
+
+    def __init__(self, session):
+        self.session, self.calls = session, 0
+
+    def reset(self):
+        self.session.reset()
+
+    def run(self, rows, mask):
+        self.calls += 1
+        logits = self.session.run(rows, mask).copy()
+        logits[-1] = -np.inf
+        return logits
+
+
+def test_first_audio_comes_before_the_gpt_is_done(synth):
+    voice = synth.voice("alice")
+    counting = _CountingT2S(synth._session("t2s"))
+    stream = synth.stream("你好。", voice, "zh", SpeechOptions(seed=0), _t2s=counting, _max_steps=lambda s: 200)
+    first = next(stream)
+    assert len(first) > 0
+    assert counting.calls < 200  # audio arrived while the GPT still had tokens to make
+    rest = list(stream)
+    assert counting.calls == 201  # prefill + 200 steps (no EOS)
+    assert sum(len(c) for c in [first, *rest]) == 200 * 2 * SAMPLES_PER_FRAME + int(0.3 * 32000)
+
+
+def test_closing_a_stream_stops_its_worker(synth):
+    voice = synth.voice("alice")
+    counting = _CountingT2S(synth._session("t2s"))
+    stream = synth.stream("你好。", voice, "zh", SpeechOptions(seed=0), _t2s=counting, _max_steps=lambda s: 1500)
+    next(stream)
+    stream.close()
+    assert not any(t.name == "gsv-edge-t2s" for t in threading.enumerate())
+    assert counting.calls < 1500
+
+
+def test_worker_errors_reach_the_caller(synth):
+    class Broken:
+        def reset(self):
+            pass
+
+        def run(self, rows, mask):
+            raise RuntimeError("graph exploded")
+
+    with pytest.raises(RuntimeError, match="graph exploded"):
+        list(synth.stream("你好。", synth.voice("alice"), "zh", _t2s=Broken()))
+    assert not any(t.name == "gsv-edge-t2s" for t in threading.enumerate())
