@@ -141,10 +141,97 @@ def _to_official_sovits_weights(state: dict[str, torch.Tensor]) -> dict[str, tor
     return weights
 
 
+# A random GPT almost never samples EOS, so every utterance would run to the step cap (60 s). The demo GPT
+# gets a stop rate instead: about one stop per DEMO_MEAN_TOKENS steps (4 s of audio).
+DEMO_MEAN_TOKENS = 100
+EOS_BIAS_CHANNEL = 0  # the hidden channel that is made constant and carries EOS's bias
+DEMO_TRANSCRIPT = "这是一段用来演示的参考音频。"
+DEMO_CLIP_SECONDS = 5.0
+# A small random HuBERT (the official chinese-hubert-base is 95 M parameters): hidden size 768 as SoVITS'
+# ssl_proj expects, 2 layers, narrow convolutions. It only has to make prompt tokens of the right shape.
+DEMO_HUBERT = {"hidden_size": 768, "num_hidden_layers": 2, "num_attention_heads": 12, "intermediate_size": 256,
+               "conv_dim": [32] * 7, "conv_stride": [5, 2, 2, 2, 2, 2, 2], "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
+               "num_conv_pos_embeddings": 128, "num_conv_pos_embedding_groups": 16, "feat_extract_norm": "group",
+               "do_stable_layer_norm": False}  # fmt: skip
+
+
+def _stop_rate(logits: torch.Tensor, bias: float, top_k: int) -> float:
+    """Mean chance per step that EOS (logit ``bias``) is the argmax or is sampled under top-k, over rows of
+    non-EOS logits [steps, V-1] (the repetition penalty is left out: it only lowers other tokens)."""
+    top = torch.topk(logits, top_k, dim=-1).values
+    rates = []
+    for row in top:
+        if bias >= row[0]:
+            rates.append(1.0)
+        elif bias > row[top_k - 1]:
+            kept = torch.cat([row[: top_k - 1], torch.tensor([bias])])
+            rates.append(float(torch.softmax(kept, 0)[-1]))
+        else:
+            rates.append(0.0)
+    return sum(rates) / len(rates)
+
+
+@torch.no_grad()
+def _calibrate_eos(gpt_cfg: dict, state: dict[str, torch.Tensor], seed: int) -> None:
+    """Give the random GPT an EOS bias so it stops after ~DEMO_MEAN_TOKENS tokens on average.
+
+    The last layer is post-norm, so its norm2 output is what ar_predict_layer reads: one channel of it is made
+    constant 1 (weight 0, bias 1), every token's weight on that channel 0, and EOS's row becomes
+    ``bias`` × that channel, i.e. a constant EOS logit. ``bias`` is chosen on logits the model really makes.
+    """
+    from convert.reference import build_gpt
+
+    model_cfg = gpt_cfg["model"]
+    last, eos = int(model_cfg["n_layer"]) - 1, int(model_cfg["EOS"])
+    state[f"h.layers.{last}.norm2.weight"][EOS_BIAS_CHANNEL] = 0.0
+    state[f"h.layers.{last}.norm2.bias"][EOS_BIAS_CHANNEL] = 1.0
+    predict = state["ar_predict_layer.weight"]
+    predict[:, EOS_BIAS_CHANNEL] = 0.0
+    predict[eos] = 0.0
+
+    model = build_gpt(model_cfg).eval()
+    model.load_state_dict(state)
+    generator = torch.Generator().manual_seed(seed)
+    phones = torch.randint(1, int(model_cfg["phoneme_vocab_size"]), (40,), generator=generator)
+    prompt = torch.randint(0, eos, (50,), generator=generator)
+    logits, cache = model.prefill(phones, torch.zeros(1024, 40), prompt)
+    rows = []
+    for step in range(48):
+        rows.append(logits[:eos].float())
+        token = int(torch.multinomial(torch.softmax(logits[:eos].float(), 0), 1, generator=generator))
+        logits, cache = model.decode_step(token, len(prompt) + step, cache)
+    observed = torch.stack(rows)
+    top_k, target = int(gpt_cfg["inference"]["top_k"]), 1.0 / DEMO_MEAN_TOKENS
+    low, high = float(observed.min()), float(observed.max())
+    for _ in range(60):  # the stop rate grows with the bias: bisect
+        middle = (low + high) / 2
+        low, high = (middle, high) if _stop_rate(observed, middle, top_k) < target else (low, middle)
+    predict[eos, EOS_BIAS_CHANNEL] = high
+
+
+def _write_demo_voice_assets(folder: Path, seed: int) -> None:
+    """A small random HuBERT folder and a generated 5 s reference clip, for enrolling a demo voice."""
+    import soundfile as sf
+    from transformers import HubertConfig, HubertModel
+
+    from convert.convert import _synthetic_voice
+
+    torch.manual_seed(seed)
+    HubertModel(HubertConfig(**DEMO_HUBERT)).eval().save_pretrained(folder / "chinese-hubert-base-demo")
+    sf.write(folder / "reference.wav", _synthetic_voice(32000, DEMO_CLIP_SECONDS, seed), 32000, subtype="PCM_16")
+    (folder / "reference.txt").write_text(DEMO_TRANSCRIPT + "\n", encoding="utf-8")
+
+
 def write_demo_model(
-    output: str | Path, version: str = "v2", size: str = "full", seed: int = 0, force: bool = False
+    output: str | Path,
+    version: str = "v2",
+    size: str = "full",
+    seed: int = 0,
+    force: bool = False,
+    voice_assets: bool = False,
 ) -> list[Path]:
-    """Write gpt.ckpt and sovits.pth into ``output`` (atomically: a temp folder renamed at the end)."""
+    """Write gpt.ckpt and sovits.pth into ``output`` (atomically: a temp folder renamed at the end); with
+    ``voice_assets`` also a small random HuBERT folder and a reference clip with its transcript."""
     from convert.reference import build_gpt, build_sovits
 
     if version not in VERSIONS:
@@ -158,6 +245,7 @@ def write_demo_model(
     gpt_cfg = gpt_config(version, size)
     sovits_cfg = sovits_config(version, size)
     gpt_state = _randomise(build_gpt(gpt_cfg["model"]), seed)
+    _calibrate_eos(gpt_cfg, gpt_state, seed)
     sovits_state = _randomise(build_sovits(sovits_cfg["model"], version), seed + 100)
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -174,9 +262,14 @@ def write_demo_model(
             staging / "sovits.pth",
             header=HEADER_CODE.get(version, "PK"),
         )
+        if voice_assets:
+            _write_demo_voice_assets(staging, seed)
         if output.exists():
             shutil.rmtree(output)
         os.replace(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [output / "gpt.ckpt", output / "sovits.pth"]
+    written = [output / "gpt.ckpt", output / "sovits.pth"]
+    if voice_assets:
+        written += [output / "chinese-hubert-base-demo", output / "reference.wav", output / "reference.txt"]
+    return written

@@ -210,12 +210,15 @@ def demo_model(
     size: Annotated[str, typer.Option(help="'full' (official sizes) or 'tiny' (for tests).")] = "full",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same weights.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+    voice_assets: Annotated[
+        bool, typer.Option("--voice-assets", help="Also write a small random HuBERT and a reference clip.")
+    ] = False,
 ) -> None:
     """Write a seeded random GPT-SoVITS model in the official file formats (random weights: it shows the
     pipeline and its speed, not a voice)."""
     from convert.demo_model import write_demo_model
 
-    written = write_demo_model(output, version=version, size=size, seed=seed, force=force)
+    written = write_demo_model(output, version=version, size=size, seed=seed, force=force, voice_assets=voice_assets)
     for path in written:
         typer.echo(f"wrote {path}")
 

@@ -170,3 +170,42 @@ def test_phonemize_json_matches_the_library_and_reads_stdin():
 def test_phonemize_bad_language_is_one_line():
     assert_one_line_error(gsv("phonemize", "hello", "--lang", "xx"), "unknown language")
     assert_one_line_error(gsv("phonemize", "hello", "--version", "v9"), "--version")
+
+
+def test_demo_gpt_stops_by_itself(tmp_path):
+    """A random GPT would run to the step cap; the demo GPT has a constant EOS logit that makes it stop after
+    about DEMO_MEAN_TOKENS tokens, with upstream's own sampling rules."""
+    from convert.checkpoint import load_gpt
+    from convert.demo_model import DEMO_MEAN_TOKENS, write_demo_model
+    from convert.reference import build_gpt
+    from convert.reference.ar_loop import generate
+
+    write_demo_model(tmp_path / "m", size="tiny", seed=4)
+    ckpt = load_gpt(tmp_path / "m" / "gpt.ckpt")
+    model = build_gpt(ckpt.model_config).eval()
+    model.load_state_dict(ckpt.state_dict)
+    rng = torch.Generator().manual_seed(0)
+    eos_logits, lengths = set(), []
+    for seed in range(12):
+        phones = torch.randint(1, 300, (int(torch.randint(5, 40, (1,), generator=rng)),), generator=rng)
+        prompt = torch.randint(0, 1024, (30,), generator=rng)
+        logits, _ = model.prefill(phones, torch.randn(1024, len(phones), generator=rng), prompt)
+        eos_logits.add(round(float(logits[model.eos]), 4))
+        lengths.append(len(generate(model, phones, torch.zeros(1024, len(phones)), prompt, seed=seed).generated))
+    assert len(eos_logits) == 1  # the same EOS logit whatever the input: a bias
+    assert max(lengths) < 1500 and DEMO_MEAN_TOKENS / 5 < sorted(lengths)[6] < DEMO_MEAN_TOKENS * 5
+
+
+def test_demo_voice_assets_enroll_through_a_converted_pack(tmp_path):
+    from convert.convert import ConvertOptions, convert
+    from convert.demo_model import DEMO_TRANSCRIPT, write_demo_model
+    from runtime.synthesizer import Synthesizer
+
+    model = tmp_path / "m"
+    write_demo_model(model, size="tiny", seed=1, voice_assets=True)
+    assert (model / "reference.txt").read_text(encoding="utf-8").strip() == DEMO_TRANSCRIPT
+    pack = tmp_path / "pack"
+    convert(ConvertOptions(model / "gpt.ckpt", model / "sovits.pth", pack, hubert=model / "chinese-hubert-base-demo"))
+    voice = Synthesizer.load(pack).enroll("demo", model / "reference.wav", DEMO_TRANSCRIPT, "zh")
+    frames = (5 * 16000 + 9600 - 400) // 320 + 1  # the 5 s clip with upstream's 0.3 s of padding, at 50 Hz
+    assert len(voice.prompt_tokens) == (frames - 2) // 2 + 1

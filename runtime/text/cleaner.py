@@ -54,7 +54,11 @@ def _en(text: str, version: str) -> tuple[list[str], None, str]:
 
 
 def _ja(text: str, version: str) -> tuple[list[str], None, str]:
-    raise TextError("Japanese (ja) text is not supported yet by gsv-edge's front end")
+    from . import japanese
+
+    # upstream's special marks (￥, ^) apply to zh only; ja runs its cleaner on the text as it is
+    norm = japanese.text_normalize(text)
+    return japanese.g2p(norm), None, norm
 
 
 def clean_text(text: str, language: str, version: str = "v2") -> Cleaned:
