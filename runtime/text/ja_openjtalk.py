@@ -1,0 +1,71 @@
+"""The Open JTalk front end (pyopenjtalk) on a dictionary installed on this machine, never downloaded.
+
+Upstream GPT-SoVITS calls ``pyopenjtalk`` 0.4.1 (r9y9) with the Open JTalk dictionary 1.11 (UTF-8,
+naist-jdic). pyopenjtalk downloads that dictionary from GitHub the first time it is used when the folder
+named by ``OPEN_JTALK_DICT_DIR`` does not exist. Here the folder is checked first, and an ``OpenJTalk``
+object of our own is built on it, so pyopenjtalk's download path is never reached.
+
+Debian/Ubuntu ship the same dictionary as ``open-jtalk-mecab-naist-jdic`` (1.11), installed in
+``/var/lib/mecab/dic/open-jtalk/naist-jdic``; that folder is used when ``OPEN_JTALK_DICT_DIR`` is unset.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import TextError
+
+DICT_ENV = "OPEN_JTALK_DICT_DIR"
+DEBIAN_DICT_DIR = "/var/lib/mecab/dic/open-jtalk/naist-jdic"
+APT_PACKAGE = "open-jtalk-mecab-naist-jdic"
+# The compiled MeCab dictionary: what OpenJTalk's Mecab_load opens in the folder.
+_DICT_FILES = ("sys.dic", "unk.dic", "char.bin", "matrix.bin")
+_INSTALL_HINT = f"install the Open JTalk dictionary (apt-get install {APT_PACKAGE}) or set {DICT_ENV}"
+# pyopenjtalk 0.4.1's run_frontend converts the text into a fixed ``char buff[8192]`` (text2mecab, no
+# bounds check): longer input overflows it and crashes the process. text2mecab writes ASCII as 3-byte
+# full-width characters and copies other characters' UTF-8 bytes as they are.
+_BUFFER_BYTES = 8192
+
+
+def dictionary_dir() -> Path:
+    """The dictionary folder: ``$OPEN_JTALK_DICT_DIR``, else Debian's; TextError when it is incomplete."""
+    folder = Path(os.environ.get(DICT_ENV) or DEBIAN_DICT_DIR)
+    missing = [name for name in _DICT_FILES if not (folder / name).is_file()]
+    if missing:
+        raise TextError(f"ja: no Open JTalk dictionary at {folder} (missing {missing[0]}): {_INSTALL_HINT}")
+    return folder
+
+
+@lru_cache(maxsize=1)
+def _engine():
+    folder = dictionary_dir()
+    # pyopenjtalk reads the variable once, at import; pointing it at a folder that exists keeps any
+    # other user of pyopenjtalk's global instance in this process from downloading too.
+    if not os.environ.get(DICT_ENV):
+        os.environ[DICT_ENV] = str(folder)
+    try:
+        from pyopenjtalk.openjtalk import OpenJTalk
+    except ImportError as error:
+        hint = "pip install 'gsv-edge[ja]' (pyopenjtalk 0.4.1)"
+        raise TextError(f"ja: pyopenjtalk is not installed ({error}): {hint}") from None
+    try:
+        return OpenJTalk(dn_mecab=str(folder).encode("utf-8"))
+    except RuntimeError as error:
+        raise TextError(f"ja: Open JTalk could not load {folder} ({error}): {_INSTALL_HINT}") from None
+
+
+def _converted_bytes(text: str) -> int:
+    return sum(3 if ord(ch) < 0x80 else len(ch.encode("utf-8")) for ch in text)
+
+
+def full_context_labels(text: str) -> list[str]:
+    """HTS full-context labels of ``text`` (pyopenjtalk ``make_label(run_frontend(text))``)."""
+    if _converted_bytes(text) >= _BUFFER_BYTES:  # the terminating NUL needs the last byte
+        raise TextError(
+            f"ja: {len(text)} characters without punctuation are too long for Open JTalk "
+            "(about 2,700 at most): split the text at punctuation"
+        )
+    engine = _engine()  # its methods hold a class-wide lock, so threads may share it
+    return engine.make_label(engine.run_frontend(text))
