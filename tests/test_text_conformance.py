@@ -1,9 +1,9 @@
 """The text front end against upstream GPT-SoVITS's own outputs (../shared/conformance/text).
 
-Collected now: the symbol tables, every zh clean case (v1 and v2, g2pW off), the unknown-language cases,
-the pre-segmentation of every preprocess case, the language split of every exact preprocess case, the zh
-runs inside them, and the whole outcome of the preprocess cases whose runs are all zh. English and
-Japanese cleaners are not implemented yet; their cases are not collected.
+Collected here: the symbol tables, every zh clean case (v1 and v2, g2pW off), the unknown-language cases,
+the pre-segmentation of every preprocess case, the language split of every exact preprocess case and the zh
+runs inside them, and the whole outcome (segments, runs, phone ids, BERT or zeros) of every exact preprocess
+case, zh, en, ja and mixed. The en and ja clean cases are in test_text_en.py and test_text_ja.py.
 """
 
 from __future__ import annotations
@@ -85,12 +85,8 @@ def test_language_split_and_zh_runs(case_id):
                 )
 
 
-def _all_zh(case: dict) -> bool:
-    return all(run["lang"] == "zh" for seg in case["segments"] for run in seg["runs"])
-
-
-@pytest.mark.parametrize("case_id", _case_ids("preprocess", lambda c: c["exact"] and _all_zh(c)))
-def test_preprocess_zh(case_id):
+@pytest.mark.parametrize("case_id", _case_ids("preprocess", lambda c: c["exact"]))
+def test_preprocess(case_id):
     case = _case(case_id)
     got = phonemize(case["text"], case["language"], case["version"], method=case["split_method"])
     expected = [seg for seg in case["segments"] if seg["kept"]]

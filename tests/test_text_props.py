@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from runtime.text import TextError, clean_text, phonemize
 from runtime.text.symbols import SYMBOLS_V1, SYMBOLS_V2
+from tests.test_text_ja import require_japanese
 
 settings.register_profile(
     "text-dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -35,6 +36,28 @@ text_strategy = st.one_of(
     st.text(alphabet=st.sampled_from(list(_SPECIAL)), max_size=30),
     st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), max_size=30),
     st.lists(st.sampled_from(list(_SPECIAL) + _WORDS), max_size=15).map("".join),
+)
+
+# Japanese: kana (hiragana, katakana, half-width), kanji, the marks upstream's g2p treats specially, and
+# Latin letters and digits, which it sends to Open JTalk with the kana.
+_JA_SPECIAL = "ーっッゃャ々〜・「」『』％%、。！？…ｶﾞｯｺｳﾟ０１２３ＡＢＣabcXYZ0123456789.-,:\n 　"
+_JA_WORDS = ["こんにちは", "今日", "東京タワー", "ニャーニャー", "ヴァイオリン", "2024年", "95％", "NiCe"]
+ja_text_strategy = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(min_codepoint=0x3040, max_codepoint=0x30FF), max_size=30),
+    st.text(alphabet=st.characters(min_codepoint=0xFF01, max_codepoint=0xFF9F), max_size=30),
+    st.text(alphabet=st.sampled_from(list(_JA_SPECIAL)), max_size=30),
+    st.lists(st.sampled_from(list(_JA_SPECIAL) + _JA_WORDS), max_size=15).map("".join),
+)
+
+# English: Latin letters, digits and the marks, signs and units that upstream's English normaliser rewrites.
+_EN_SPECIAL = "abcxyzAIRE0123456789 .,;:!?-'\"’“”$£%°CFkmhLs/+×÷=()&@#…，。！？\n"
+_EN_WORDS = ["Hello", "read", "record", "Dr.", "ChatGPT", "iPhone", "boss's", "xyzzy", "e.g.", "a.m.", "1st", "3/4"]
+en_text_strategy = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x17F), max_size=40),
+    st.text(alphabet=st.sampled_from(list(_EN_SPECIAL)), max_size=40),
+    st.lists(st.sampled_from(list(_EN_SPECIAL) + _EN_WORDS), max_size=15).map("".join),
 )
 
 
@@ -63,10 +86,67 @@ def test_zh_cleaner_total(version, text):
     _check_cleaned(result, version)
 
 
-@pytest.mark.parametrize("mode", ["zh", "all_zh", "auto", "ja", "en"])
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@settings(PROFILE)
+@given(text=en_text_strategy)
+def test_en_cleaner_total(version, text):
+    try:
+        result = clean_text(text, "en", version)
+    except TextError as error:
+        _one_line(error)
+        return
+    _check_cleaned(result, version)
+    assert result.phones, "upstream pads short English results with a comma"
+
+
+@pytest.mark.parametrize("mode", ["en", "auto", "zh"])
+@settings(PROFILE)
+@given(text=en_text_strategy)
+def test_phonemize_en_total(mode, text):
+    try:
+        segments = phonemize(text, mode, "v2")
+    except TextError as error:
+        _one_line(error)
+        return
+    for seg in segments:
+        assert seg.phone_ids and seg.norm_text
+        for run in seg.runs:
+            _check_cleaned(run, "v2")
+
+
+@pytest.mark.parametrize("mode", ["zh", "all_zh", "auto", "ja", "all_ja", "en"])
 @settings(PROFILE)
 @given(text=text_strategy)
 def test_phonemize_total(mode, text):
+    try:
+        segments = phonemize(text, mode, "v2")
+    except TextError as error:
+        _one_line(error)
+        return
+    for seg in segments:
+        assert seg.phone_ids and seg.norm_text
+        for run in seg.runs:
+            _check_cleaned(run, "v2")
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@settings(PROFILE)
+@given(text=ja_text_strategy)
+def test_ja_cleaner_total(version, text):
+    require_japanese()  # without Open JTalk every call would be a TextError, which proves nothing
+    try:
+        result = clean_text(text, "ja", version)
+    except TextError as error:
+        _one_line(error)
+        return
+    _check_cleaned(result, version)
+
+
+@pytest.mark.parametrize("mode", ["ja", "all_ja", "auto"])
+@settings(PROFILE)
+@given(text=ja_text_strategy)
+def test_phonemize_ja_total(mode, text):
+    require_japanese()
     try:
         segments = phonemize(text, mode, "v2")
     except TextError as error:
@@ -94,10 +174,13 @@ def test_phonemize_total(mode, text):
         "٣٤٥个",
         "兙",
         "-" * 5000,
+        "あ" * 10_000,
+        "ー" * 3000,
+        "ｶﾞ" * 3000,
     ],
 )
 def test_awkward_inputs(text):
-    for mode in ("zh", "auto"):
+    for mode in ("zh", "auto", "ja", "all_ja", "en"):
         try:
             phonemize(text, mode)
         except TextError as error:

@@ -44,13 +44,13 @@ def _zh(text: str, version: str) -> tuple[list[str], list[int], str]:
 
 
 def _en(text: str, version: str) -> tuple[list[str], None, str]:
-    if text.strip():
-        raise TextError("English (en) text is not supported yet by gsv-edge's front end")
-    # whitespace only (also upstream's reading of an unknown language code): no phones, then the "," pad
-    phones: list[str] = []
+    from . import english
+
+    norm = english.text_normalize(text)
+    phones = english.g2p(norm) if norm.strip() else []  # blank text: no tokens (and no model to load)
     if len(phones) < 4:
-        phones = [","] + phones
-    return phones, None, text
+        phones = [","] + phones  # upstream pads short English results (and whitespace-only text) this way
+    return phones, None, norm
 
 
 def _ja(text: str, version: str) -> tuple[list[str], None, str]:

