@@ -161,7 +161,7 @@ def doctor(
 def bench(
     pack: PackOption,
     backend: Annotated[str, typer.Option(help="openvino, onnxruntime or all.")] = "all",
-    text: Annotated[str | None, typer.Option(help="Text to speak (default: a 40-character Chinese sentence).")] = None,
+    text: Annotated[str | None, typer.Option(help="Text to speak (default: a 20-word English sentence).")] = None,
     repeats: Annotated[int, typer.Option(help="Timed repetitions after one warm-up; medians are reported.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per backend.")] = False,
 ) -> None:

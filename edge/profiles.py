@@ -36,7 +36,7 @@ class Profile:
     runtime: dict[str, Any]
     """backend, device, threads (0 = all cores), inference_precision."""
     streaming: dict[str, Any]
-    """first_chunk_tokens, chunk_tokens, left_context_tokens, crossfade_ms, lookahead_tokens."""
+    """first_chunk_tokens, chunk_tokens, left_context_tokens, crossfade_ms, lookahead_tokens, overlap."""
 
 
 def available_profiles() -> list[str]:
@@ -84,6 +84,11 @@ def _validate(data: dict[str, Any], where: str) -> Profile:
     lookahead = streaming.get("lookahead_tokens", 8)
     if not isinstance(lookahead, int) or lookahead < 0:
         raise UserError(f"profile {where}: streaming.lookahead_tokens must be an integer ≥ 0")
+    if not isinstance(streaming.get("overlap", False), bool):
+        raise UserError(f"profile {where}: streaming.overlap must be true or false")
+    vocoder_threads = runtime.get("vocoder_threads", 0)
+    if not isinstance(vocoder_threads, int) or vocoder_threads < 0:
+        raise UserError(f"profile {where}: runtime.vocoder_threads must be an integer ≥ 0 (0: as threads)")
     if not isinstance(streaming.get("crossfade_ms", 20), int | float) or streaming.get("crossfade_ms", 20) < 0:
         raise UserError(f"profile {where}: streaming.crossfade_ms must be a number ≥ 0")
     return Profile(

@@ -29,7 +29,7 @@ from runtime.voices import Voice
 # 20 words, one sentence: the English latency target is stated for a sentence like this.
 ENGLISH_TEXT = "The quick brown fox jumps over the lazy dog, and then it runs back home to sleep before the rain."
 CHINESE_TEXT = "今天的天气非常好，我们一起去公园散步，然后在湖边的咖啡馆喝一杯热茶，再慢慢走回家。"
-DEFAULT_TEXT = CHINESE_TEXT
+DEFAULT_TEXT = ENGLISH_TEXT
 TOKENS_PER_PHONE = 2.5
 
 

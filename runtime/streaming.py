@@ -1,7 +1,7 @@
 """Token-level streaming: vocode a segment's semantic tokens while the GPT is still making them.
 
 The first ``first_chunk_tokens`` tokens are vocoded as soon as they exist (0.48 s of audio at the laptop
-profile's 12), later chunks every ``chunk_tokens``. For each chunk:
+profile's 12); each later chunk is twice the one before, up to ``chunk_tokens``. For each chunk:
 
 1. ``sovits_enc`` runs on every token so far (the prefix). Its transformers attend over the whole token
    sequence, so a prefix's prior is not exactly the whole utterance's: the last ``lookahead_tokens`` tokens
@@ -35,6 +35,8 @@ class ChunkPlan:
     left_context_tokens: int = 12
     crossfade_ms: float = 20.0
     lookahead_tokens: int = 8
+    overlap: bool = False
+    """Run the GPT in a worker thread beside the vocoder (pays off only with cores to spare)."""
 
     @classmethod
     def from_profile(cls, streaming: dict) -> ChunkPlan:
@@ -90,6 +92,7 @@ class SegmentStreamer:
         self.tokens: list[int] = []
         self.emitted = 0  # output frames already handed out
         self.tail = np.zeros(0, np.float32)  # audio just past `emitted`, to cross-fade into
+        self.step = plan.first_chunk_tokens
         self.next_at = plan.first_chunk_tokens + plan.lookahead_tokens
         self.chunks = 0
 
@@ -97,7 +100,10 @@ class SegmentStreamer:
         self.tokens.append(int(token))
         if len(self.tokens) < self.next_at:
             return np.zeros(0, np.float32)
-        self.next_at = len(self.tokens) + self.plan.chunk_tokens
+        # Chunks double up to chunk_tokens: each is made while the audio before it plays, so it must not take
+        # longer than that audio lasts; bigger chunks then waste less on context.
+        self.step = min(self.plan.chunk_tokens, 2 * self.step)
+        self.next_at = len(self.tokens) + self.step
         return self._vocode(final=False)
 
     def finish(self) -> np.ndarray:

@@ -23,7 +23,7 @@ from runtime.backends import Backend, open_backend
 from runtime.pack import Manifest, read_manifest
 from runtime.sampling import SamplingOptions
 from runtime.streaming import ChunkPlan, SegmentStreamer
-from runtime.t2s import T2SEmbeddings, generate
+from runtime.t2s import T2SEmbeddings, decode_tokens, generate
 from runtime.vocoder import SAMPLE_RATE, synthesize
 from runtime.voices import Voice, load_voice, read_reference_clip
 
@@ -50,8 +50,35 @@ class SpeechOptions:
     """Fixes every random choice (tokens and noise) for reproducible output."""
 
 
-class _Stopped(Exception):
-    """The consumer of a stream went away: the worker stops at its next token."""
+def _in_worker_thread(events: Iterator) -> Iterator:
+    """Run an event generator in a worker thread, handing its events over through a queue; errors are raised
+    in the caller's thread, and closing this generator stops the worker at its next event."""
+    handover: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for event in events:
+                if stop.is_set():
+                    return
+                handover.put(event)
+            handover.put(("done", None))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller, which raises it
+            handover.put(("error", err))
+
+    worker = threading.Thread(target=work, name="gsv-edge-t2s", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = handover.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield kind, value
+    finally:
+        stop.set()
+        worker.join()
 
 
 class _SegmentSeeds:
@@ -72,6 +99,8 @@ class Synthesizer:
         self._sessions: dict[str, object] = {}
         self.chunk_plan = ChunkPlan()
         """When ``stream`` vocodes (the profile's ``[streaming]`` table once loaded)."""
+        self.vocoder_threads = 0
+        """Threads for the SoVITS graphs (the profile's runtime.vocoder_threads; 0: as for the rest)."""
         with np.load(pack / manifest.tables["t2s_embeddings"], allow_pickle=False) as tables:
             self.embeddings = T2SEmbeddings(dict(tables))
         self._bert_tokenizer = None
@@ -103,6 +132,7 @@ class Synthesizer:
             fallback.reason = f"fallback: openvino failed ({str(err).splitlines()[0][:80]})"
             synth = cls(pack, manifest, fallback, synth.voices_dir)
         synth.chunk_plan = ChunkPlan.from_profile(chosen_profile.streaming)
+        synth.vocoder_threads = int(settings.get("vocoder_threads", 0) or 0)
         return synth
 
     # --- graphs -------------------------------------------------------------------------------------------
@@ -114,7 +144,8 @@ class Synthesizer:
                 hint = {"hubert": "--hubert", "bert": "--bert"}.get(name)
                 fix = f"convert the model again with {hint}" if hint else "convert the model again"
                 raise UserError(f"the pack has no {name} graph for {self.backend.name}; {fix}")
-            self._sessions[name] = self.backend.load(self.pack / graph.files[0])
+            threads = self.vocoder_threads if name.startswith("sovits") else 0
+            self._sessions[name] = self.backend.load(self.pack / graph.files[0], threads)
         return self._sessions[name]
 
     def _session(self, name: str):
@@ -238,70 +269,53 @@ class Synthesizer:
     ) -> Iterator[np.ndarray]:
         """Yield float32 audio chunks as soon as they are made, segments separated by 0.3 s pauses.
 
-        A worker thread runs the GPT; this generator vocodes its tokens chunk by chunk (``runtime.streaming``)
-        while it runs, so the first chunk is ready after ``first_chunk_tokens`` tokens, not after the
-        sentence. Same seed, same tokens as ``synthesize``; the audio differs from a whole decode only where
-        the SoVITS encoder would have looked at tokens that did not exist yet. Samples beyond ±1 are clipped
-        (a stream cannot scale a segment by a peak it has not seen). ``_t2s``/``_max_steps``: benchmark hooks.
+        Tokens are vocoded chunk by chunk (``runtime.streaming``) while the GPT runs, so the first chunk is
+        ready after ``first_chunk_tokens`` tokens, not after the sentence. With the profile's ``overlap`` the
+        GPT runs in a worker thread beside the vocoder (for boards with cores to spare); without it the two
+        take turns on every core. Same seed, same tokens as ``synthesize``; the audio differs from a whole
+        decode only where the SoVITS encoder would have looked at tokens that did not exist yet. Samples
+        beyond ±1 are clipped (a stream cannot scale a segment by a peak it has not seen yet).
+        ``_t2s``/``_max_steps``: benchmark hooks (a wrapped t2s session; a fixed length per segment).
         """
         options = options or SpeechOptions()
         segments = self.text_segments(text, language)  # bad text fails here, in the caller's thread
         encoder, decoder = self._session("sovits_enc"), self._session("sovits_dec")
-        events: queue.Queue = queue.Queue()
-        stop = threading.Event()
-        worker = threading.Thread(
-            target=self._produce_tokens, args=(segments, voice, options, events, stop, _t2s, _max_steps),
-            name="gsv-edge-t2s", daemon=True,
-        )  # fmt: skip
+        events = self._token_events(segments, voice, options, _t2s, _max_steps)
+        if self.chunk_plan.overlap:
+            events = _in_worker_thread(events)
         pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
-        worker.start()
-        try:
-            streamer = None
-            while True:
-                kind, value = events.get()
-                if kind == "segment":
-                    segment, noise_seed = value
-                    streamer = SegmentStreamer(
-                        encoder, decoder, segment.phone_ids, voice.ge, self.chunk_plan,
-                        noise_scale=options.noise_scale, speed=options.speed, rng=np.random.default_rng(noise_seed),
-                    )  # fmt: skip
-                    continue
-                if kind == "error":
-                    raise value
-                if kind == "done":
-                    return
-                chunk = streamer.push(value) if kind == "token" else streamer.finish()
-                if len(chunk):
-                    yield np.clip(chunk, -1.0, 1.0)
-                if kind == "end" and streamer.tokens:
-                    yield pause
-        finally:
-            stop.set()
-            worker.join()
+        streamer = None
+        for kind, value in events:
+            if kind == "segment":
+                segment, noise_seed = value
+                streamer = SegmentStreamer(
+                    encoder, decoder, segment.phone_ids, voice.ge, self.chunk_plan,
+                    noise_scale=options.noise_scale, speed=options.speed, rng=np.random.default_rng(noise_seed),
+                )  # fmt: skip
+                continue
+            chunk = streamer.push(value) if kind == "token" else streamer.finish()
+            if len(chunk):
+                yield np.clip(chunk, -1.0, 1.0)
+            if kind == "end" and streamer.tokens:
+                yield pause
 
-    def _produce_tokens(self, segments, voice, options, events, stop, t2s, max_steps) -> None:
-        """Worker thread: BERT and the AR loop per segment, each token put on ``events`` as it is sampled."""
-
-        def on_token(token: int) -> None:
-            if stop.is_set():
-                raise _Stopped
-            events.put(("token", token))
-
-        try:
-            sampling, seeds = self._sampling(options), _SegmentSeeds(options.seed)
-            for segment in segments:
-                ar_seed, noise_seed = seeds.next()
-                bert = self.segment_bert(segment)
-                if max_steps is not None:
-                    sampling = dataclasses.replace(sampling, max_steps=max_steps(segment))
-                events.put(("segment", (segment, noise_seed)))
-                self._generate(segment, bert, voice, sampling, ar_seed, t2s=t2s, on_token=on_token)
-                events.put(("end", None))
-            events.put(("done", None))
-        except _Stopped:
-            pass
-        except BaseException as err:  # handed to the consumer, which raises it in the caller's thread
-            events.put(("error", err))
+    def _token_events(self, segments, voice, options, t2s, max_steps) -> Iterator[tuple[str, object]]:
+        """("segment", (segment, noise seed)), then ("token", id) as each is sampled, then ("end", None); per
+        segment, with BERT run just before its segment (so the first segment does not wait for the others)."""
+        sampling, seeds = self._sampling(options), _SegmentSeeds(options.seed)
+        for segment in segments:
+            ar_seed, noise_seed = seeds.next()
+            bert = self.segment_bert(segment)
+            if max_steps is not None:
+                sampling = dataclasses.replace(sampling, max_steps=max_steps(segment))
+            phones = np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids, np.int64)])
+            features = np.concatenate([voice.bert, bert], axis=1)
+            session = t2s or self._session("t2s")
+            yield "segment", (segment, noise_seed)
+            for token in decode_tokens(session, self.embeddings, phones, features, voice.prompt_tokens, sampling,
+                                       ar_seed):  # fmt: skip
+                yield "token", token
+            yield "end", None
 
     def synthesize(self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None):
         """The whole utterance as float32 audio at 32 kHz; segments joined by 0.3 s of silence."""

@@ -7,6 +7,7 @@ embedding lookups, the sinusoidal positions, the mask, and token choice (``runti
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -106,6 +107,45 @@ class Generation:
     """Decode steps run (prefill counts as step 0)."""
 
 
+def decode_tokens(
+    session: T2SSession,
+    embeddings: T2SEmbeddings,
+    phone_ids: np.ndarray,
+    bert: np.ndarray,
+    prompt: np.ndarray,
+    options: SamplingOptions | None = None,
+    seed: int | None = None,
+    result: Generation | None = None,
+) -> Iterator[int]:
+    """Upstream's AR loop, one token at a time: EOS banned for 11 steps, stop when the argmax or the sample is
+    EOS, step cap. Each token is yielded as soon as it is sampled; ``result`` (if given) records the run."""
+    options = options or SamplingOptions()
+    result = result if result is not None else Generation()
+    rng = np.random.default_rng(seed)
+    prompt = np.asarray(prompt, dtype=np.int64)
+    rows = np.concatenate([embeddings.phones(phone_ids, bert), embeddings.tokens(prompt)])[None]
+    session.reset()
+    logits = session.run(rows.astype(np.float32), prefill_mask(len(phone_ids), len(prompt)))
+    history = list(prompt)
+    cached = rows.shape[1]
+    for step in range(options.max_steps):
+        result.steps = step + 1
+        allowed = logits[:-1] if step < EOS_BAN_STEPS else logits  # EOS is the last column
+        penalized = penalize(allowed, np.asarray(history), options.repetition_penalty)
+        token = sample(penalized_to_probs(penalized, options), rng)
+        # Upstream penalises its logits in place before this test, so the argmax is taken after the penalty.
+        if token == EOS or int(np.argmax(penalized)) == EOS:
+            result.stopped_by = "eos"
+            return
+        result.tokens.append(token)
+        history.append(token)
+        yield token
+        row = embeddings.tokens(np.array([token]), start=len(prompt) + len(result.tokens) - 1)[None]
+        cached += 1
+        logits = session.run(row.astype(np.float32), np.zeros((1, 1, 1, cached), dtype=np.float32))
+    result.stopped_by = "max_steps"
+
+
 def generate(
     session: T2SSession,
     embeddings: T2SEmbeddings,
@@ -116,34 +156,9 @@ def generate(
     seed: int | None = None,
     on_token=None,
 ) -> Generation:
-    """Upstream's AR loop: EOS banned for 11 steps, stop when the argmax or the sample is EOS, step cap.
-
-    ``on_token(token)`` is called for each new token as soon as it exists (streaming hooks in here).
-    """
-    options = options or SamplingOptions()
-    rng = np.random.default_rng(seed)
-    prompt = np.asarray(prompt, dtype=np.int64)
-    rows = np.concatenate([embeddings.phones(phone_ids, bert), embeddings.tokens(prompt)])[None]
-    session.reset()
-    logits = session.run(rows.astype(np.float32), prefill_mask(len(phone_ids), len(prompt)))
-    history = list(prompt)
+    """The whole AR loop (``decode_tokens``); ``on_token(token)`` is called for each token as it is sampled."""
     result = Generation()
-    cached = rows.shape[1]
-    for step in range(options.max_steps):
-        result.steps = step + 1
-        allowed = logits[:-1] if step < EOS_BAN_STEPS else logits  # EOS is the last column
-        penalized = penalize(allowed, np.asarray(history), options.repetition_penalty)
-        token = sample(penalized_to_probs(penalized, options), rng)
-        # Upstream penalises its logits in place before this test, so the argmax is taken after the penalty.
-        if token == EOS or int(np.argmax(penalized)) == EOS:
-            result.stopped_by = "eos"
-            return result
-        result.tokens.append(token)
-        history.append(token)
+    for token in decode_tokens(session, embeddings, phone_ids, bert, prompt, options, seed, result):
         if on_token is not None:
             on_token(token)
-        row = embeddings.tokens(np.array([token]), start=len(prompt) + len(result.tokens) - 1)[None]
-        cached += 1
-        logits = session.run(row.astype(np.float32), np.zeros((1, 1, 1, cached), dtype=np.float32))
-    result.stopped_by = "max_steps"
     return result

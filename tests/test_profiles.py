@@ -37,3 +37,28 @@ def test_custom_profile_file_is_validated(tmp_path):
         load_profile(broken)
     with pytest.raises(UserError, match="not found"):
         load_profile(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("overlap = false", 'overlap = "yes"', "streaming.overlap must be true or false"),
+        ("lookahead_tokens = 8", "lookahead_tokens = -1", "streaming.lookahead_tokens must be an integer"),
+        ("crossfade_ms = 20", "crossfade_ms = -5", "streaming.crossfade_ms must be a number"),
+        ('device = "CPU"', 'device = "CPU"\nvocoder_threads = 1.5', "runtime.vocoder_threads must be an integer"),
+    ],
+)
+def test_streaming_and_thread_settings_are_validated(tmp_path, old, new, message):
+    laptop = (load_profile.__globals__["resources"].files("profiles") / "laptop.toml").read_text()
+    assert old in laptop
+    bad = tmp_path / "bad.toml"
+    bad.write_text(laptop.replace(old, new))
+    with pytest.raises(UserError, match=message):
+        load_profile(bad)
+
+
+def test_streaming_plan_comes_from_the_profile():
+    from runtime.streaming import ChunkPlan
+
+    plan = ChunkPlan.from_profile(load_profile("rpi4").streaming)
+    assert (plan.first_chunk_tokens, plan.chunk_tokens, plan.lookahead_tokens, plan.overlap) == (8, 32, 8, False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -122,7 +123,16 @@ def test_ready_frames_is_every_frame_the_settled_prior_can_make():
             assert reads[ready] >= settled  # and one frame more would read past it
 
 
-def test_stream_speaks_the_same_tokens_as_synthesize(synth, monkeypatch):
+@pytest.fixture(params=[False, True], ids=["turns", "worker-thread"])
+def overlap(request, synth):
+    """Both ways of streaming: GPT and vocoder taking turns, or the GPT in a worker thread."""
+    saved = synth.chunk_plan
+    synth.chunk_plan = dataclasses.replace(saved, overlap=request.param)
+    yield request.param
+    synth.chunk_plan = saved
+
+
+def test_stream_speaks_the_same_tokens_as_synthesize(synth, overlap, monkeypatch):
     import runtime.synthesizer as module
 
     voice = synth.voice("alice")
@@ -169,19 +179,22 @@ class _CountingT2S:
         return logits
 
 
-def test_first_audio_comes_before_the_gpt_is_done(synth):
+def test_first_audio_comes_before_the_gpt_is_done(synth, overlap):
     voice = synth.voice("alice")
     counting = _CountingT2S(synth._session("t2s"))
     stream = synth.stream("你好。", voice, "zh", SpeechOptions(seed=0), _t2s=counting, _max_steps=lambda s: 200)
     first = next(stream)
     assert len(first) > 0
     assert counting.calls < 200  # audio arrived while the GPT still had tokens to make
+    if not overlap:  # taking turns: exactly the first chunk and its lookahead were decoded
+        plan = synth.chunk_plan
+        assert counting.calls == plan.first_chunk_tokens + plan.lookahead_tokens  # the prefill made token 1
     rest = list(stream)
     assert counting.calls == 201  # prefill + 200 steps (no EOS)
     assert sum(len(c) for c in [first, *rest]) == 200 * 2 * SAMPLES_PER_FRAME + int(0.3 * 32000)
 
 
-def test_closing_a_stream_stops_its_worker(synth):
+def test_closing_a_stream_stops_its_worker(synth, overlap):
     voice = synth.voice("alice")
     counting = _CountingT2S(synth._session("t2s"))
     stream = synth.stream("你好。", voice, "zh", SpeechOptions(seed=0), _t2s=counting, _max_steps=lambda s: 1500)
@@ -191,7 +204,7 @@ def test_closing_a_stream_stops_its_worker(synth):
     assert counting.calls < 1500
 
 
-def test_worker_errors_reach_the_caller(synth):
+def test_worker_errors_reach_the_caller(synth, overlap):
     class Broken:
         def reset(self):
             pass

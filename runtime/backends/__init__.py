@@ -28,12 +28,18 @@ class Backend:
     _engine: Any = None
     _config: Any = None
 
-    def load(self, path: Path):
+    def load(self, path: Path, threads: int = 0):
+        """Compile one graph; ``threads`` > 0 overrides the profile's thread count for this graph alone."""
         if self.name == "openvino":
-            return self._engine.compile_model(str(path), "CPU", self._config)
+            config = dict(self._config, INFERENCE_NUM_THREADS=threads) if threads > 0 else self._config
+            return self._engine.compile_model(str(path), "CPU", config)
         import onnxruntime as ort
 
-        return ort.InferenceSession(str(path), self._config, providers=["CPUExecutionProvider"])
+        options = self._config
+        if threads > 0:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def session(self, kind: str, compiled):
         """Wrap a compiled graph in the session class for its role (t2s, sovits_enc, sovits_dec)."""
