@@ -48,6 +48,7 @@ demo: setup $(DEMO_PACK)/manifest.json
 bench: setup $(DEMO_PACK)/manifest.json
 	du -sh $(DEMO_PACK)/*.bin $(DEMO_PACK)/*.onnx
 	$(BIN)/gsv-edge bench-t2s $(DEMO_MODEL)/gpt.ckpt
+	$(BIN)/gsv-edge bench-text
 	$(BIN)/gsv-edge bench --pack $(DEMO_PACK)
 
 clean:

@@ -268,6 +268,32 @@ def phonemize(
             typer.echo(f"    word2ph {' '.join(map(str, seg['word2ph']))}")
 
 
+@app.command("bench-text")
+def bench_text(
+    lang: Annotated[list[str] | None, typer.Option("--lang", help="Modes to time (default zh, en, ja, auto).")] = None,
+    calls: Annotated[int, typer.Option(help="Random inputs per mode.")] = 2000,
+    max_chars: Annotated[int, typer.Option(help="Longest input, in characters.")] = 40,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per mode.")] = False,
+) -> None:
+    """Time the text front end per call on seeded random and ordinary inputs: median, p99 and max ms."""
+    from runtime.text.bench import MODES, measure
+
+    modes = lang or list(MODES)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise UserError(f"unknown --lang {unknown[0]!r}; choose from {', '.join(MODES)}")
+    if calls < 1 or max_chars < 0:
+        raise UserError("--calls must be at least 1 and --max-chars at least 0")
+    results = [measure(mode, calls, max_chars) for mode in modes]
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+        return
+    typer.echo(f"{'mode':6s} {'calls':>7s} {'median ms':>10s} {'p99 ms':>9s} {'max ms':>9s} {'text errors':>12s}")
+    for r in results:
+        typer.echo(f"{r['mode']:6s} {r['calls']:7d} {r['median_ms']:10.3f} {r['p99_ms']:9.3f} {r['max_ms']:9.3f} "
+                   f"{r['text_errors']:12d}")  # fmt: skip
+
+
 @app.command()
 def convert(
     gpt: Annotated[Path, typer.Option("--gpt", help="GPT checkpoint (.ckpt) from GPT_weights*/.")],
@@ -288,6 +314,10 @@ def convert(
     bert: Annotated[
         Path | None, typer.Option(help="chinese-roberta-wwm-ext-large folder: adds the zh BERT graph.")
     ] = None,
+    sv: Annotated[
+        Path | None,
+        typer.Option(help="v2Pro/v2ProPlus: upstream's pretrained_eres2netv2w24s4ep4.ckpt, to enroll voices."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
 ) -> None:
     """Convert a GPT-SoVITS model into a pack for a device: OpenVINO IR (+ ONNX for the ONNX Runtime
@@ -301,7 +331,7 @@ def convert(
     from convert.convert import ConvertOptions
     from convert.convert import convert as run_convert
 
-    options = ConvertOptions(gpt, sovits, output, profile, weight_format, sovits_format, hubert, bert, force)
+    options = ConvertOptions(gpt, sovits, output, profile, weight_format, sovits_format, hubert, bert, force, sv=sv)
     console = Console(stderr=True)
     started = time.perf_counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())

@@ -209,3 +209,17 @@ def test_demo_voice_assets_enroll_through_a_converted_pack(tmp_path):
     voice = Synthesizer.load(pack).enroll("demo", model / "reference.wav", DEMO_TRANSCRIPT, "zh")
     frames = (5 * 16000 + 9600 - 400) // 320 + 1  # the 5 s clip with upstream's 0.3 s of padding, at 50 Hz
     assert len(voice.prompt_tokens) == (frames - 2) // 2 + 1
+
+
+def test_bench_text_times_each_mode():
+    from tests.test_text_ja import require_japanese
+
+    require_japanese()
+    result = gsv("bench-text", "--calls", "40", "--lang", "zh", "--lang", "ja", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # Open JTalk's C-level warnings on odd input are silenced
+    rows = json.loads(result.stdout)
+    assert [r["mode"] for r in rows] == ["zh", "ja"]
+    for row in rows:
+        assert row["calls"] == 40 and 0 < row["median_ms"] <= row["p99_ms"] <= row["max_ms"]
+    assert_one_line_error(gsv("bench-text", "--lang", "ko"), "unknown --lang 'ko'")

@@ -12,6 +12,8 @@ Debian/Ubuntu ship the same dictionary as ``open-jtalk-mecab-naist-jdic`` (1.11)
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,4 +70,27 @@ def full_context_labels(text: str) -> list[str]:
             "(about 2,700 at most): split the text at punctuation"
         )
     engine = _engine()  # its methods hold a class-wide lock, so threads may share it
-    return engine.make_label(engine.run_frontend(text))
+    with _quiet_stderr():
+        return engine.make_label(engine.run_frontend(text))
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _quiet_stderr():
+    """Open JTalk prints C-level warnings (e.g. "No phoneme." for a lone ー) straight to file descriptor 2;
+    upstream shows them, but they are not errors and would litter `gsv-edge say`. Silence fd 2 meanwhile."""
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all
+            yield
+            return
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
