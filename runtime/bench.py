@@ -52,13 +52,15 @@ class _Timed:
         return out
 
 
-def _bench_voice(synth) -> Voice:
-    """A stand-in voice (bench measures speed, not likeness): 3 s of prompt tokens and a short transcript."""
+def _bench_voice(synth, language: str = "zh") -> Voice:
+    """A stand-in voice (bench measures speed, not likeness): 3 s of prompt tokens and a short transcript in
+    the language of the text, as a user's own voice usually is (so only that language's front end loads)."""
     rng = np.random.default_rng(0)
-    segments = synth.phonemize("这是一个参考音频。", "zh")
+    transcript = "This is a reference clip." if language == "en" else "这是一个参考音频。"
+    segments = synth.phonemize(transcript, language)
     gin = _gin(synth)
     return Voice(
-        name="bench", language="zh", text="", prompt_tokens=rng.integers(0, 1024, 75),
+        name="bench", language=language, text="", prompt_tokens=rng.integers(0, 1024, 75),
         phone_ids=np.concatenate([np.asarray(s.phone_ids) for s, _ in segments]),
         bert=np.concatenate([b for _, b in segments], axis=1), ge=(0.3 * rng.standard_normal(gin)).astype(np.float32),
         pack_fingerprint=synth.manifest.fingerprint,
@@ -82,12 +84,12 @@ def measure(pack: Path, backend: str | None, text: str = DEFAULT_TEXT, repeats: 
 
     started = time.perf_counter()
     synth = Synthesizer.load(pack, backend=backend)
-    voice = _bench_voice(synth)
+    language = "en" if text.isascii() else "zh"
+    voice = _bench_voice(synth, language)
     t2s = _Timed(synth._session("t2s"), mask_eos=True)
     vocoder = {name: _Timed(synth._session(name)) for name in ("sovits_enc", "sovits_dec")}
     for name, timed in vocoder.items():
         synth._sessions[f"session:{name}"] = timed
-    language = "en" if text.isascii() else "zh"
     load_s = time.perf_counter() - started
     runs = []
     for repeat in range(repeats + 1):  # the first run warms caches and is not counted
