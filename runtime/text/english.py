@@ -1,30 +1,32 @@
 """English g2p: normalised text -> ARPAbet phones, as upstream ``text/english.py`` (``en_G2p``).
 
-Per token of nltk's ``TweetTokenizer`` (nltk 3.10.4), in upstream's order:
+Per token of nltk's ``TweetTokenizer`` (nltk 3.10.4, re-implemented in ``en_tokenize``), in upstream's order:
 
 1. no letter in it: the token itself is the phone (marks; those missing from the v2 table are dropped,
    ``'`` becomes ``-``);
 2. a single letter: its dictionary reading, except that a capital ``A`` is ``EY1``;
 3. a homograph (g2p_en's list, upstream's fixes for read/complex): chosen by nltk's averaged perceptron
-   POS tag of the sentence;
+   POS tag of the sentence (re-implemented in ``en_tagger``: the same tags, in a tenth of the memory);
 4. otherwise ``_lookup``: the dictionary, then (title case) the name dictionary, then letter by letter for
    up to 3 letters, then a possessive ``'s`` split off, then a compound split by wordsegment 1.3.1, and
    finally g2p_en's neural model (``en_oov``).
 
 Everything is loaded on first use, from files inside installed packages (``en_data``); nothing is downloaded
-and ``nltk.download`` is never reached. Differences from upstream come only from the dictionary data
+and nltk is not imported at all (tests use it as the oracle). wordsegment's counts (some 90 MB) are loaded
+only when a word first needs a compound split. Differences from upstream come only from the dictionary data
 (see ``en_lexicon``); ``lexicon_source()`` says which dictionary is in use.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 
 from . import en_data, en_lexicon
 from .en_normalize import text_normalize
 from .en_oov import OovModel
+from .en_tagger import PerceptronTagger
+from .en_tokenize import tokenize
 from .errors import TextError
 from .symbols import SYMBOLS_V2
 
@@ -44,24 +46,17 @@ class _G2p:
     """Upstream ``en_G2p.__call__``/``qryword`` over the offline data."""
 
     def __init__(self) -> None:
-        from nltk.tag.perceptron import PerceptronTagger
-        from nltk.tokenize.casual import TweetTokenizer
-        from wordsegment import Segmenter
-
-        self.tokenize = TweetTokenizer().tokenize
-        self.tagger = PerceptronTagger(load=False)  # load=False: no nltk.data lookup, no download
         files = en_data.tagger_files()
-        params = [json.loads(files[part].read_text(encoding="utf-8")) for part in ("weights", "tagdict", "classes")]
-        self.tagger.decode_json_params(params)
-        self.segmenter = Segmenter()
-        self.segmenter.load()  # wordsegment's unigram/bigram counts, shipped in its package
+        self.tagger = PerceptronTagger(files["weights"], files["tagdict"], files["classes"])
+        self._segmenter = None  # wordsegment, loaded when a word first needs splitting
         lexicon = en_lexicon.load()
         self.words, self.homographs, self.names = lexicon.words, lexicon.homographs, lexicon.names
         self.source = lexicon.source
         self.oov = OovModel(en_data.package_file("g2p_en", "checkpoint20.npz"))
+        _give_back_freed_memory()
 
     def __call__(self, text: str) -> list[str]:
-        tokens = self.tokenize(text)
+        tokens = tokenize(text)
         phones: list[str] = []
         for token, pos in self.tagger.tag(tokens):
             phones.extend(self._token(token, pos))
@@ -106,18 +101,40 @@ class _G2p:
             if last in _SIBILANT:
                 return phones + ["AH0", "Z"]
             return phones + ["Z"]
-        parts = self.segmenter.segment(word)
+        parts = self._segment(word)
         if len(parts) == 1:
             return self.oov.predict(word)
         return [phone for part in parts for phone in self._lookup(part)]
 
+    def _segment(self, word: str) -> list[str]:
+        """wordsegment's split of ``word``; its counts (some 600,000 entries) are loaded on the first call."""
+        if self._segmenter is None:
+            with _lock:
+                if self._segmenter is None:
+                    from wordsegment import Segmenter
 
-_lock = threading.Lock()
+                    segmenter = Segmenter()
+                    segmenter.load()  # wordsegment's unigram/bigram counts, shipped in its package
+                    self._segmenter = segmenter
+        return self._segmenter.segment(word)
+
+
+def _give_back_freed_memory() -> None:
+    """Return the heap pages freed after reading the dictionaries to the system (glibc; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+_lock = threading.RLock()
 _loaded: list[_G2p] = []
 
 
 def _model() -> _G2p:
-    """The g2p, built once (about a second: tagger weights, dictionary, wordsegment counts)."""
+    """The g2p, built once (about a second: tagger weights, dictionaries, the neural model)."""
     if not _loaded:
         with _lock:
             if not _loaded:
