@@ -1,7 +1,7 @@
 """`gsv-edge convert`: checkpoints → a pack folder, as a pipeline of named passes.
 
     load + check pair → t2s (export, verify fp32 vs reference, compress, measure) → sovits (same) →
-    voice-side graphs (hubert, ref_enc, bert; each optional) → manifest, report, model card → rename into place
+    voice-side graphs (ref_enc; hubert, sv, bert each optional) → manifest, report, model card → rename into place
 
 Everything is written into a hidden staging folder beside the target and renamed at the very end, so an
 interrupted or failed conversion leaves nothing half written.
@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from convert.checkpoint import GptCheckpoint, SovitsCheckpoint, load_gpt, load_sovits
+from convert.reference.eres2net import SvCheckpoint
 from convert.report import T2S_FP32_TOLERANCE, Check, Report, logit_metrics
 from convert.versions import check_pair
 from edge.errors import UserError
@@ -51,6 +52,7 @@ class ConvertOptions:
     hubert: Path | None = None
     bert: Path | None = None
     force: bool = False
+    sv: Path | None = None  # upstream's ERes2NetV2 checkpoint (v2Pro/v2ProPlus voices)
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Context:
     graphs: list[GraphFile] = field(default_factory=list)
     tables: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    sv: SvCheckpoint | None = None
 
     @property
     def t2s_format(self) -> str:
@@ -104,12 +107,13 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> tuple[
     for folder, what in ((options.hubert, "--hubert"), (options.bert, "--bert")):
         if folder is not None and not Path(folder).is_dir():
             raise UserError(f"{what} {folder}: not a folder; pass the Hugging Face model folder")
+    sv = _load_sv(options.sv, sovits) if options.sv is not None else None
 
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.with_name(f".{output.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    ctx = Context(options, profile, gpt, sovits, staging)
+    ctx = Context(options, profile, gpt, sovits, staging, sv=sv)
     try:
         for name, step in PASSES:
             say(name)
@@ -379,8 +383,24 @@ def _synthetic_voice(rate: int, seconds: float, seed: int) -> np.ndarray:
     return (0.5 * wave / np.abs(wave).max()).astype(np.float32)
 
 
+def _load_sv(path: Path, sovits: SovitsCheckpoint) -> SvCheckpoint:
+    """Read --sv up front (a bad file fails before minutes of export), refusing it for models that have no use
+    for it."""
+    from convert.reference.eres2net import load_sv
+
+    if sovits.version not in ("v2Pro", "v2ProPlus"):
+        raise UserError(
+            f"--sv is only for v2Pro/v2ProPlus models, and {sovits.path.name} is a {sovits.version} model; drop --sv"
+        )
+    return load_sv(path)
+
+
+# The sv graph's fp32 output must point where the reference's does (cosine), to within float rounding.
+SV_FP32_MIN_COSINE = 0.9999
+
+
 def export_voice(ctx: Context) -> None:
-    """ref_enc (always), hubert (with --hubert) and bert (with --bert)."""
+    """ref_enc (always), hubert (with --hubert), sv (with --sv) and bert (with --bert)."""
     import onnxruntime as ort
     import openvino as ov
 
@@ -434,8 +454,42 @@ def export_voice(ctx: Context) -> None:
                 GraphFile("hubert", "onnxruntime", "fp32", [path.name], voice.HUBERT_INPUTS, voice.HUBERT_OUTPUTS)
             )
 
+    if ctx.sv is not None:
+        _export_sv(ctx, core, voice, cosine, ort)
+
     if ctx.options.bert is not None:
         _export_bert(ctx, core, voice, cosine, ort)
+
+
+def _export_sv(ctx: Context, core, voice, cosine, ort) -> None:
+    """ERes2NetV2 as fbank → sv_emb: exported once to ONNX, the IR read from it; fp32 checked against the torch
+    reference, shipped as fp16 IR (+ the fp32 ONNX file when the profile wants ONNX)."""
+    from runtime.fbank import fbank
+
+    graph = voice.SpeakerGraph(ctx.sv.model)
+    feed = {"fbank": fbank(_synthetic_voice(16000, 3.0, 6))[None]}
+    with torch.no_grad():
+        expected = graph(torch.from_numpy(feed["fbank"])).numpy()
+
+    def accuracy(got: np.ndarray) -> dict[str, float]:
+        return {"cosine": cosine(got, expected), "max_abs": float(np.abs(got - expected).max())}
+
+    onnx_path = voice.sv_to_onnx(graph, ctx.staging / "sv.fp32.onnx")
+    model = voice.sv_to_openvino(onnx_path)
+    fp32 = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(feed)["sv_emb"]
+    metrics = accuracy(fp32)
+    ctx.report.add(Check("sv", "openvino", "fp32", "reference", metrics, metrics["cosine"] >= SV_FP32_MIN_COSINE))
+    files = _save_openvino(model, ctx.staging, "sv.fp16", fp16=True)
+    shipped = core.compile_model(ctx.staging / files[0], "CPU", ctx.precision_hint)(feed)["sv_emb"]
+    ctx.report.add(Check("sv", "openvino", "fp16", "fp32", {"cosine": cosine(shipped, fp32)}))
+    ctx.graphs.append(GraphFile("sv", "openvino", "fp16", files, voice.SV_INPUTS, voice.SV_OUTPUTS))
+    if not ctx.profile.convert.get("onnx", True):
+        onnx_path.unlink()
+        return
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    metrics = accuracy(session.run(["sv_emb"], feed)[0])
+    ctx.report.add(Check("sv", "onnxruntime", "fp32", "reference", metrics, metrics["cosine"] >= SV_FP32_MIN_COSINE))
+    ctx.graphs.append(GraphFile("sv", "onnxruntime", "fp32", [onnx_path.name], voice.SV_INPUTS, voice.SV_OUTPUTS))
 
 
 def _export_bert(ctx: Context, core, voice, cosine, ort) -> None:
@@ -489,6 +543,8 @@ def _write_pack_files(ctx: Context) -> None:
         "gpt": {"name": gpt.path.name, "sha256": gpt.sha256},
         "sovits": {"name": sovits.path.name, "sha256": sovits.sha256},
     }
+    if ctx.sv is not None:
+        sources["sv"] = {"name": ctx.sv.path.name, "sha256": ctx.sv.sha256}
     (ctx.staging / "report.json").write_text(
         json.dumps({**ctx.report.to_dict(), "timings_s": ctx.timings}, indent=2) + "\n", encoding="utf-8"
     )
@@ -526,6 +582,7 @@ def _model_card(ctx: Context) -> str:
         "",
         f"- GPT: `{ctx.gpt.path.name}` (sha256 {ctx.gpt.sha256[:16]}…)",
         f"- SoVITS: `{ctx.sovits.path.name}` (sha256 {ctx.sovits.sha256[:16]}…)",
+        *([f"- Speaker verification: `{ctx.sv.path.name}` (sha256 {ctx.sv.sha256[:16]}…)"] if ctx.sv else []),
         f"- Phone table: {ctx.sovits.symbol_version}; output: 32 kHz mono",
         "",
         "| graph | backend | precision | files |",

@@ -101,6 +101,8 @@ class Synthesizer:
         """When ``stream`` vocodes (the profile's ``[streaming]`` table once loaded)."""
         self.vocoder_threads = 0
         """Threads for the SoVITS graphs (the profile's runtime.vocoder_threads; 0: as for the rest)."""
+        self.t2s_backend = backend
+        """The backend that runs the GPT: the profile's runtime.t2s_backend when set, else ``backend``."""
         with np.load(pack / manifest.tables["t2s_embeddings"], allow_pickle=False) as tables:
             self.embeddings = T2SEmbeddings(dict(tables))
         self._bert_tokenizer = None
@@ -123,6 +125,11 @@ class Synthesizer:
         settings = chosen_profile.runtime
         chosen = open_backend(manifest, settings, backend, Path(cache_dir) if cache_dir else None)
         synth = cls(pack, manifest, chosen, Path(voices_dir) if voices_dir else pack / "voices")
+        wanted = settings.get("t2s_backend")
+        if backend is None and wanted and wanted != chosen.name and manifest.graph("t2s", wanted) is not None:
+            # e.g. ONNX Runtime for the GPT (its KV cache as plain tensors stays small) and OpenVINO for SoVITS
+            synth.t2s_backend = open_backend(manifest, settings, wanted)
+            synth.t2s_backend.reason = "profile: runtime.t2s_backend"
         try:
             synth._session("t2s")
         except RuntimeError as err:  # OpenVINO failed to compile: try ONNX Runtime if the pack has it
@@ -137,21 +144,26 @@ class Synthesizer:
 
     # --- graphs -------------------------------------------------------------------------------------------
 
+    def backend_for(self, name: str) -> Backend:
+        """The backend that runs graph ``name``."""
+        return self.t2s_backend if name == "t2s" else self.backend
+
     def _compiled(self, name: str):
         if name not in self._sessions:
-            graph = self.manifest.graph(name, self.backend.name, PRECISION_PREFERENCE)
+            backend = self.backend_for(name)
+            graph = self.manifest.graph(name, backend.name, PRECISION_PREFERENCE)
             if graph is None:
-                hint = {"hubert": "--hubert", "bert": "--bert"}.get(name)
+                hint = {"hubert": "--hubert", "bert": "--bert", "sv": "--sv"}.get(name)
                 fix = f"convert the model again with {hint}" if hint else "convert the model again"
-                raise UserError(f"the pack has no {name} graph for {self.backend.name}; {fix}")
+                raise UserError(f"the pack has no {name} graph for {backend.name}; {fix}")
             threads = self.vocoder_threads if name.startswith("sovits") else 0
-            self._sessions[name] = self.backend.load(self.pack / graph.files[0], threads)
+            self._sessions[name] = backend.load(self.pack / graph.files[0], threads)
         return self._sessions[name]
 
     def _session(self, name: str):
         key = f"session:{name}"
         if key not in self._sessions:
-            self._sessions[key] = self.backend.session(name, self._compiled(name))
+            self._sessions[key] = self.backend_for(name).session(name, self._compiled(name))
         return self._sessions[key]
 
     # --- text ---------------------------------------------------------------------------------------------
@@ -191,15 +203,17 @@ class Synthesizer:
         return load_voice(self.voices_dir, name, self.manifest.fingerprint)
 
     def enroll(self, name: str, clip: str | Path, text: str, language: str) -> Voice:
-        """Make a voice from a 3-10 s clip and its transcript with the pack's hubert and ref_enc graphs."""
+        """Make a voice from a 3-10 s clip and its transcript with the pack's hubert and ref_enc graphs (and, for
+        v2Pro/v2ProPlus, the sv graph: its speaker embedding is a second input of ref_enc)."""
         import soxr
 
         from runtime.voice_features import linear_spectrogram, prompt_audio
 
-        if self.manifest.model_version in ("v2Pro", "v2ProPlus"):
+        pro = self.manifest.model_version in ("v2Pro", "v2ProPlus")
+        if pro and self.manifest.graph("sv", self.backend.name) is None:
             raise UserError(
-                f"{self.manifest.model_version} voices need the speaker-verification model (ERes2NetV2), which "
-                "gsv-edge does not run yet; use a v1 or v2 model for now"
+                f"{self.manifest.model_version} voices need the speaker-verification model; convert the model again "
+                "with --sv pretrained_eres2netv2w24s4ep4.ckpt (upstream's GPT_SoVITS/pretrained_models/sv/)"
             )
         audio, rate = read_reference_clip(Path(clip))
         audio16 = soxr.resample(audio, rate, 16000).astype(np.float32)
@@ -208,7 +222,14 @@ class Synthesizer:
         if peak > 1:  # upstream scales loud clips down before the spectrogram
             audio32 = audio32 / min(2.0, peak)
         tokens = self.backend.run(self._compiled("hubert"), {"wav16k": prompt_audio(audio16)})["codes"][0]
-        ge = self.backend.run(self._compiled("ref_enc"), {"spec": linear_spectrogram(audio32)[None]})["ge"][0]
+        feed = {"spec": linear_spectrogram(audio32)[None]}
+        if pro:
+            from runtime.fbank import fbank
+
+            # Upstream resamples the peak-limited 32 kHz clip to 16 kHz and takes its Kaldi fbank.
+            features = fbank(soxr.resample(audio32, SAMPLE_RATE, 16000))[None]
+            feed["sv_emb"] = self.backend.run(self._compiled("sv"), {"fbank": features})["sv_emb"]
+        ge = self.backend.run(self._compiled("ref_enc"), feed)["ge"][0]
         text = text.strip()
         if not text:
             raise UserError("the transcript is empty; pass the words spoken in the clip with --text")

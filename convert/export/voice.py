@@ -1,9 +1,11 @@
-"""Export the graphs a device needs to enroll voices and to read Chinese: hubert, ref_enc and bert.
+"""Export the graphs a device needs to enroll voices and to read Chinese: hubert, ref_enc, sv and bert.
 
 - ``hubert``: ``wav16k`` [1, S] → ``codes`` [1, T]: chinese-hubert-base on the raw waveform, SoVITS' ssl_proj
   (k2 s2) and the nearest codebook entry: a reference clip's prompt tokens. The host appends 0.6 s of zeros.
 - ``ref_enc``: ``spec`` [1, 1025, frames] (+ ``sv_emb`` [1, 20480] for v2Pro/v2ProPlus) → ``ge`` [1, gin]: the
   speaker vector. The graph itself keeps the bins its version reads (v1 all 1025, later versions the first 704).
+- ``sv`` (v2Pro/v2ProPlus): ``fbank`` [1, T, 80] → ``sv_emb`` [1, 20480]: ERes2NetV2's fused stage-3/4 map
+  averaged over time (upstream's ``forward3``). The host computes the Kaldi fbank (``runtime.fbank``).
 - ``bert``: ``input_ids``, ``attention_mask``, ``token_type_ids`` [1, T] → ``hidden`` [1, T, 1024]: GPT-SoVITS
   reads hidden_states[-3], the output of layer L-2, so the last two layers and the MLM head are dropped.
 """
@@ -15,10 +17,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from convert.export.common import to_onnx, to_openvino
+from convert.export.common import name_ports, to_onnx, to_openvino
 from convert.reference.pretrained import BERT_HIDDEN_STATE
 
 HUBERT_INPUTS, HUBERT_OUTPUTS = ["wav16k"], ["codes"]
+SV_INPUTS, SV_OUTPUTS = ["fbank"], ["sv_emb"]
 BERT_INPUTS, BERT_OUTPUTS = ["input_ids", "attention_mask", "token_type_ids"], ["hidden"]
 
 
@@ -56,6 +59,19 @@ class RefEncoderGraph(nn.Module):
     def example_inputs(self):
         spec = torch.rand(1, 1025, 50)
         return (spec, torch.zeros(1, 20480)) if self.sovits.is_pro else (spec,)
+
+
+class SpeakerGraph(nn.Module):
+    def __init__(self, eres2net):
+        super().__init__()
+        self.eres2net = eres2net
+
+    def forward(self, fbank):
+        return self.eres2net(fbank)
+
+    @staticmethod
+    def example_inputs():
+        return (torch.randn(1, 200, 80, generator=torch.Generator().manual_seed(0)),)
 
 
 class TrimmedBertGraph(nn.Module):
@@ -104,6 +120,14 @@ def ref_enc_to_openvino(graph: RefEncoderGraph):
     return to_openvino(graph, graph.inputs, ["ge"], shapes)
 
 
+def sv_to_openvino(onnx_path: str | Path):
+    """The sv graph read from its ONNX export: tracing this 54M-parameter net a second time for OpenVINO's torch
+    frontend costs about 15 s on a laptop, reading the ONNX file about 1 s."""
+    import openvino as ov
+
+    return name_ports(ov.convert_model(str(onnx_path)), SV_INPUTS, SV_OUTPUTS)
+
+
 def bert_to_openvino(graph: TrimmedBertGraph):
     import openvino as ov
 
@@ -116,6 +140,10 @@ def hubert_to_onnx(graph: HubertCodesGraph, path) -> Path:
 
 def ref_enc_to_onnx(graph: RefEncoderGraph, path) -> Path:
     return to_onnx(graph, path, graph.inputs, ["ge"], {"spec": {2: "frames"}})
+
+
+def sv_to_onnx(graph: SpeakerGraph, path) -> Path:
+    return to_onnx(graph, path, SV_INPUTS, SV_OUTPUTS, {"fbank": {1: "frames"}})
 
 
 def bert_to_onnx(graph: TrimmedBertGraph, path) -> Path:
