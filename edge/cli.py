@@ -124,6 +124,8 @@ def say(
         typer.echo(
             f"backend: {synth.backend.name} ({synth.backend.reason}), precision {synth.backend.precision}", err=True
         )
+        if synth.t2s_backend is not synth.backend:
+            typer.echo(f"GPT backend: {synth.t2s_backend.name} ({synth.t2s_backend.reason})", err=True)
     speaker = synth.voice(voice)
     options = SpeechOptions(top_k=top_k, top_p=top_p, temperature=temperature, speed=speed, seed=seed)
     lines = [text] if text is not None else [line for line in sys.stdin.read().splitlines() if line.strip()]

@@ -99,8 +99,10 @@ def _pack(report: Diagnosis, pack: Path, backend: str | None) -> None:
     report.add("pack", "ok", f"{pack}: GPT-SoVITS {manifest.model_version}, profile {manifest.profile}, "
                f"fingerprint {manifest.fingerprint}")  # fmt: skip
     report.add("backend", "info", f"{synth.backend.name} ({synth.backend.reason}), compute {synth.backend.precision}")
+    if synth.t2s_backend is not synth.backend:
+        report.add("t2s backend", "info", f"{synth.t2s_backend.name} ({synth.t2s_backend.reason})")
     for name in ("t2s", "sovits_enc", "sovits_dec", "hubert", "ref_enc", "bert"):
-        graph = manifest.graph(name, synth.backend.name, PRECISION_PREFERENCE)
+        graph = manifest.graph(name, synth.backend_for(name).name, PRECISION_PREFERENCE)
         if graph is None:
             fix = {"hubert": " (voice add needs it: convert with --hubert)", "bert": " (zh BERT: convert with --bert)"}
             report.add(f"  {name}", "info", "not in the pack" + fix.get(name, ""))

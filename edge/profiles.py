@@ -86,6 +86,8 @@ def _validate(data: dict[str, Any], where: str) -> Profile:
         raise UserError(f"profile {where}: streaming.lookahead_tokens must be an integer ≥ 0")
     if not isinstance(streaming.get("overlap", False), bool):
         raise UserError(f"profile {where}: streaming.overlap must be true or false")
+    if runtime.get("t2s_backend", runtime.get("backend")) not in BACKENDS:
+        raise UserError(f"profile {where}: runtime.t2s_backend must be one of {', '.join(BACKENDS)}")
     vocoder_threads = runtime.get("vocoder_threads", 0)
     if not isinstance(vocoder_threads, int) or vocoder_threads < 0:
         raise UserError(f"profile {where}: runtime.vocoder_threads must be an integer ≥ 0 (0: as threads)")

@@ -110,13 +110,14 @@ def measure(pack: Path, backend: str | None, text: str = DEFAULT_TEXT, repeats: 
                 "vocoder_rtf": sum(sum(v.calls) for v in vocoder.values()) / audio_s,
                 "first_audio_ms": 1000 * first_audio, "rtf": total / audio_s, "audio_s": audio_s,
             })  # fmt: skip
-    t2s_graph = synth.manifest.graph("t2s", synth.backend.name, PRECISION_PREFERENCE)
+    t2s_graph = synth.manifest.graph("t2s", synth.t2s_backend.name, PRECISION_PREFERENCE)
     sovits_graph = synth.manifest.graph("sovits_dec", synth.backend.name, PRECISION_PREFERENCE)
     result = {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}
     result.update(
         backend=synth.backend.name,
         reason=synth.backend.reason,
         precision=f"t2s {t2s_graph.precision}, sovits {sovits_graph.precision}",
+        t2s_backend=synth.t2s_backend.name,
         load_s=round(load_s, 2),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )
