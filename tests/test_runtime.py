@@ -219,3 +219,20 @@ def test_say_plays_to_the_null_sound_device(pack, clip, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "played; underruns:" in result.stderr
+
+
+def test_gpt_on_onnxruntime_beside_openvino(synth, pack):
+    """The laptop profile runs the GPT on ONNX Runtime and SoVITS on OpenVINO; --backend overrides both."""
+    mixed = Synthesizer.load(pack, voices_dir=synth.voices_dir)
+    assert (mixed.backend.name, mixed.t2s_backend.name) == ("openvino", "onnxruntime")
+    assert mixed.t2s_backend.reason == "profile: runtime.t2s_backend"
+    only_ov = Synthesizer.load(pack, backend="openvino", voices_dir=synth.voices_dir)
+    only_ort = Synthesizer.load(pack, backend="onnxruntime", voices_dir=synth.voices_dir)
+    assert only_ov.t2s_backend is only_ov.backend and only_ov.backend.name == "openvino"
+    voice = synth.voice("alice")
+    (segment, bert), *_ = only_ort.phonemize(TEXT, "zh")  # the same BERT features for both
+    tokens = {name: s._generate(segment, bert, voice, s._sampling(SpeechOptions()), seed=3).tokens
+              for name, s in (("mixed", mixed), ("ort", only_ort))}  # fmt: skip
+    assert tokens["mixed"] == tokens["ort"]  # the same ONNX graph makes the tokens
+    audio = mixed.synthesize(TEXT, voice, "zh", SpeechOptions(seed=3))
+    assert len(audio) > 0 and np.isfinite(audio).all()
