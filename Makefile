@@ -43,7 +43,7 @@ demo: setup $(DEMO_PACK)/manifest.json
 	$(BIN)/gsv-edge voice add demo --pack $(DEMO_PACK) --ref $(DEMO_MODEL)/reference.wav \
 		--text "$$(cat $(DEMO_MODEL)/reference.txt)" --lang zh --force
 	$(SAY_DEMO) || { echo "no sound output here: writing demo.wav instead"; $(SAY_DEMO) -o demo.wav; }
-	$(BIN)/gsv-edge bench --pack $(DEMO_PACK) --backend openvino --repeats 1
+	$(BIN)/gsv-edge bench --pack $(DEMO_PACK) --backend profile --repeats 1
 
 bench: setup $(DEMO_PACK)/manifest.json
 	du -sh $(DEMO_PACK)/*.bin $(DEMO_PACK)/*.onnx

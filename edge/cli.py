@@ -162,10 +162,12 @@ def doctor(
 @app.command()
 def bench(
     pack: PackOption,
-    backend: Annotated[str, typer.Option(help="openvino, onnxruntime or all.")] = "all",
+    backend: Annotated[
+        str, typer.Option(help="profile (as the pack's profile runs it), openvino, onnxruntime, or all.")
+    ] = "all",
     text: Annotated[str | None, typer.Option(help="Text to speak (default: a 20-word English sentence).")] = None,
     repeats: Annotated[int, typer.Option(help="Timed repetitions after one warm-up; medians are reported.")] = 3,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per backend.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per setup.")] = False,
 ) -> None:
     """Measure a pack on this machine: prefill, ms per token, vocoder RTF, first audio, RTF, peak RSS."""
     from runtime.bench import DEFAULT_TEXT
@@ -173,18 +175,21 @@ def bench(
     from runtime.pack import read_manifest
 
     read_manifest(pack)
-    backends = ["openvino", "onnxruntime"] if backend == "all" else [backend]
-    results = run_bench(pack, backends, text or DEFAULT_TEXT, repeats)
+    setups = ("profile", "openvino", "onnxruntime")
+    if backend not in (*setups, "all"):
+        raise UserError(f"unknown --backend {backend!r}; choose profile, openvino, onnxruntime or all")
+    results = run_bench(pack, list(setups) if backend == "all" else [backend], text or DEFAULT_TEXT, repeats)
     if as_json:
         typer.echo(json.dumps(results, indent=2))
         return
     columns = ("prefill_ms", "ms_per_token", "vocoder_rtf", "first_audio_ms", "rtf", "peak_rss_mb")
-    typer.echo(f"{'backend':12s} {'precision':26s} " + " ".join(f"{c:>14s}" for c in columns))
+    typer.echo(f"{'setup':12s} {'GPT':17s} {'SoVITS':17s} " + " ".join(f"{c:>14s}" for c in columns))
     for r in results:
         if "error" in r:
-            typer.echo(f"{r['backend']:12s} error: {r['error']}")
+            typer.echo(f"{r['setup']:12s} error: {r['error']}")
             continue
-        typer.echo(f"{r['backend']:12s} {r['precision']:26s} " + " ".join(f"{r[c]:14.3f}" for c in columns))
+        gpt, sovits = f"{r['t2s_backend']} {r['t2s_precision']}", f"{r['backend']} {r['sovits_precision']}"
+        typer.echo(f"{r['setup']:12s} {gpt:17s} {sovits:17s} " + " ".join(f"{r[c]:14.3f}" for c in columns))
 
 
 @app.command()

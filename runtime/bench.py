@@ -83,7 +83,7 @@ def measure(pack: Path, backend: str | None, text: str = DEFAULT_TEXT, repeats: 
     from runtime.synthesizer import PRECISION_PREFERENCE, SpeechOptions, Synthesizer
 
     started = time.perf_counter()
-    synth = Synthesizer.load(pack, backend=backend)
+    synth = Synthesizer.load(pack, backend=None if backend == "profile" else backend)
     language = "en" if text.isascii() else "zh"
     voice = _bench_voice(synth, language)
     t2s = _Timed(synth._session("t2s"), mask_eos=True)
@@ -114,10 +114,13 @@ def measure(pack: Path, backend: str | None, text: str = DEFAULT_TEXT, repeats: 
     sovits_graph = synth.manifest.graph("sovits_dec", synth.backend.name, PRECISION_PREFERENCE)
     result = {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}
     result.update(
+        setup=backend or "profile",
         backend=synth.backend.name,
         reason=synth.backend.reason,
         precision=f"t2s {t2s_graph.precision}, sovits {sovits_graph.precision}",
         t2s_backend=synth.t2s_backend.name,
+        t2s_precision=t2s_graph.precision,
+        sovits_precision=sovits_graph.precision,
         load_s=round(load_s, 2),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )
@@ -125,13 +128,14 @@ def measure(pack: Path, backend: str | None, text: str = DEFAULT_TEXT, repeats: 
 
 
 def bench(pack: Path, backends: list[str], text: str = DEFAULT_TEXT, repeats: int = 3) -> list[dict]:
-    """Measure each backend in its own process."""
+    """Measure each setup in its own process: "profile" (what the pack's profile runs, e.g. the GPT on ONNX
+    Runtime beside OpenVINO's SoVITS), "openvino" or "onnxruntime" (everything on that backend)."""
     results = []
     for backend in backends:
         command = [sys.executable, "-m", "runtime.bench", str(pack), backend, text, str(repeats)]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
-            results.append({"backend": backend, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]})
+            results.append({"setup": backend, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]})
         else:
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return results

@@ -177,7 +177,11 @@ def test_bench_reports_every_number_per_backend(pack):
     result = gsv("bench", "--pack", pack, "--repeats", "1", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert [r["backend"] for r in rows] == ["openvino", "onnxruntime"]
+    assert [(r["setup"], r["t2s_backend"], r["backend"]) for r in rows] == [
+        ("profile", "onnxruntime", "openvino"),  # the laptop profile: GPT on ONNX Runtime, SoVITS on OpenVINO
+        ("openvino", "openvino", "openvino"),
+        ("onnxruntime", "onnxruntime", "onnxruntime"),
+    ]
     for row in rows:
         for key in ("prefill_ms", "ms_per_token", "vocoder_rtf", "first_audio_ms", "rtf", "peak_rss_mb"):
             assert row[key] > 0, key
