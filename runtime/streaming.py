@@ -23,7 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runtime.vocoder import FRAMES_PER_TOKEN, SAMPLE_RATE, SAMPLES_PER_FRAME, FrameNoise, frames_for
+from runtime.vocoder import (
+    DECODER_CONTEXT_FRAMES,
+    FRAMES_PER_TOKEN,
+    SAMPLE_RATE,
+    SAMPLES_PER_FRAME,
+    FrameNoise,
+    decode_span,
+    frames_for,
+)
 
 
 @dataclass(frozen=True)
@@ -117,23 +125,22 @@ class SegmentStreamer:
             end = frames_for(n, self.speed)
             available = end
         else:
-            end = ready_frames(FRAMES_PER_TOKEN * (n - self.plan.lookahead_tokens), self.speed)
             available = ready_frames(source, self.speed)
+            end = ready_frames(FRAMES_PER_TOKEN * (n - self.plan.lookahead_tokens), self.speed)
+            end = min(end, available - DECODER_CONTEXT_FRAMES)  # the decoder's reach past what is kept
         if end <= self.emitted:
             return np.zeros(0, np.float32)
-        left = FRAMES_PER_TOKEN * self.plan.left_context_tokens
-        fade_frames = 0 if final else -(-self.plan.crossfade_samples // SAMPLES_PER_FRAME)
-        first = max(0, self.emitted - left)
-        last = min(available, end + fade_frames + left)  # right context as far as the prefix reaches
-        lower, upper, weight = sample_positions(first, last, self.speed, source)
-        noise = self.noise.first(last)[:, first:last]
+        # The prior for every frame so far (cheap), so the decoder's window can reach as far left as it holds.
+        lower, upper, weight = sample_positions(0, available, self.speed, source)
         m_out = m[:, lower] * (1 - weight) + m[:, upper] * weight
         logs_out = logs[:, lower] * (1 - weight) + logs[:, upper] * weight
+        noise = self.noise.first(available)
         z_p = (m_out + noise * np.exp(logs_out) * self.noise_scale).astype(np.float32)[None]
-        audio = self.decoder.run(np.ascontiguousarray(z_p), self.ge)
-        start = (self.emitted - first) * SAMPLES_PER_FRAME
-        stop = (end - first) * SAMPLES_PER_FRAME
-        out = np.array(audio[start:stop], np.float32)
+        tail = 0 if final else -(-self.plan.crossfade_samples // SAMPLES_PER_FRAME)
+        left = FRAMES_PER_TOKEN * self.plan.left_context_tokens
+        audio = decode_span(self.decoder, z_p, self.ge, self.emitted, end, final, left_context=left, tail=tail)
+        stop = (end - self.emitted) * SAMPLES_PER_FRAME
+        out = np.array(audio[:stop], np.float32)
         fade = min(len(self.tail), len(out))
         if fade:
             ramp = (np.arange(fade, dtype=np.float32) + 0.5) / fade

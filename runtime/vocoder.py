@@ -21,9 +21,12 @@ FRAMES_PER_TOKEN = 2
 SAMPLES_PER_TOKEN = SAMPLES_PER_FRAME * FRAMES_PER_TOKEN
 LATENT_CHANNELS = 192
 DECODER_CONTEXT_FRAMES = 16
-# Whole-utterance decodes also go window by window: the generator's activations at 32 kHz grow with the window
-# (hundreds of MB for a few seconds), so bounded windows bound memory; with the context above they are exact.
-DECODE_WINDOW_FRAMES = 100
+# The decoder only ever runs on windows of these lengths (frames; 0.96 to 4.8 s), except for utterances shorter
+# than the smallest: OpenVINO's CPU plugin keeps buffers for every input shape it has seen (measured: +840 MB
+# after 40 calls of random lengths, +180 MB for one length), so a few fixed shapes keep memory flat. Each
+# window's output is kept only where it has DECODER_CONTEXT_FRAMES of context on both sides (or the
+# utterance's own edge), so the result equals a whole decode. The sizes fit a stream's chunks (see streaming).
+WINDOW_FRAMES = (48, 96, 144)
 
 
 class SoVITSEncoder(Protocol):
@@ -86,10 +89,60 @@ def synthesize(encoder, decoder, tokens, phones, ge, noise_scale=0.5, speed=1.0,
     if noise is None:
         noise = FrameNoise(rng or np.random.default_rng()).first(frames)
     z_p = prior_sample(m, logs, noise, noise_scale)
-    if frames <= DECODE_WINDOW_FRAMES + 2 * DECODER_CONTEXT_FRAMES:
-        return decoder.run(z_p, ge_row)
-    windows = range(0, frames, DECODE_WINDOW_FRAMES)
-    return np.concatenate([decode_frames(decoder, z_p, ge, a, min(a + DECODE_WINDOW_FRAMES, frames)) for a in windows])
+    return decode_span(decoder, z_p, ge_row, 0, frames)
+
+
+def decode_span(
+    decoder,
+    z_p: np.ndarray,
+    ge_row: np.ndarray,
+    start: int,
+    end: int,
+    final: bool = True,
+    left_context: int = DECODER_CONTEXT_FRAMES,
+    tail: int = 0,
+) -> np.ndarray:
+    """Audio for frames [start, end) of z_p [1, 192, F] (plus ``tail`` frames after ``end``, with less right
+    context: material for a cross-fade), decoded on windows of the WINDOW_FRAMES lengths only.
+
+    ``final``: ``end`` is the end of the utterance (z_p's last frame). Otherwise (a stream) z_p must reach
+    DECODER_CONTEXT_FRAMES past ``end``, and a window may be padded with zero frames beyond that, which changes
+    only audio that is not kept. Windows reach as far left as their size allows (more context, still exact).
+    """
+    frames = z_p.shape[-1]
+    right = end if final else end + DECODER_CONTEXT_FRAMES
+    if right > frames:
+        raise ValueError("a stream's window needs DECODER_CONTEXT_FRAMES of prior past its end")
+    left = max(0, start - max(left_context, DECODER_CONTEXT_FRAMES))
+    fits = [size for size in WINDOW_FRAMES if size >= right - left]
+    if not fits:  # longer than the largest window: several of them
+        return _windows(decoder, z_p[:, :, :right], ge_row, start, end + tail, WINDOW_FRAMES[-1])
+    size = fits[0]
+    if final and size > frames:  # an utterance shorter than the window: windows that fit inside it
+        smaller = [w for w in WINDOW_FRAMES if w <= frames]
+        if not smaller:  # shorter than the smallest window (under a second): its own length, exactly
+            return decoder.run(np.ascontiguousarray(z_p), ge_row)[start * SAMPLES_PER_FRAME :]
+        return _windows(decoder, z_p, ge_row, start, end, smaller[-1])
+    first = max(0, right - size)
+    window = np.zeros((1, z_p.shape[1], size), np.float32)
+    real = z_p[:, :, first : first + size]
+    window[:, :, : real.shape[-1]] = real
+    audio = decoder.run(window, ge_row)
+    return audio[(start - first) * SAMPLES_PER_FRAME : (end + tail - first) * SAMPLES_PER_FRAME]
+
+
+def _windows(decoder, z_p, ge_row, start: int, end: int, size: int) -> np.ndarray:
+    """Frames [start, end) through windows of exactly ``size`` frames (z_p has at least ``size``), each kept
+    where it has DECODER_CONTEXT_FRAMES of context on both sides or reaches an edge of z_p."""
+    frames, context = z_p.shape[-1], DECODER_CONTEXT_FRAMES
+    pieces = []
+    while start < end:
+        stop = min(start + size - 2 * context, end)
+        first = min(max(0, start - context), frames - size)
+        audio = decoder.run(np.ascontiguousarray(z_p[:, :, first : first + size]), ge_row)
+        pieces.append(audio[(start - first) * SAMPLES_PER_FRAME : (stop - first) * SAMPLES_PER_FRAME])
+        start = stop
+    return np.concatenate(pieces)
 
 
 def decode_frames(decoder, z_p: np.ndarray, ge, start: int, end: int, context: int = DECODER_CONTEXT_FRAMES):

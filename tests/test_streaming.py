@@ -164,16 +164,20 @@ def _seeds(seed, count):
 
 
 class _CountingT2S:
-    """Wraps the t2s session: counts calls, never stops by itself (fixed length)."""
+    """Wraps the t2s session: counts calls, never stops by itself (fixed length). With ``hold_at`` it waits at
+    that call until ``release`` is set (a GPT in a worker thread that is still busy, deterministically)."""
 
-    def __init__(self, session):
-        self.session, self.calls = session, 0
+    def __init__(self, session, hold_at: int | None = None):
+        self.session, self.calls, self.hold_at = session, 0, hold_at
+        self.release = threading.Event()
 
     def reset(self):
         self.session.reset()
 
     def run(self, rows, mask):
         self.calls += 1
+        if self.calls == self.hold_at:
+            self.release.wait(timeout=60)
         logits = self.session.run(rows, mask).copy()
         logits[-1] = -np.inf
         return logits
@@ -181,9 +185,10 @@ class _CountingT2S:
 
 def test_first_audio_comes_before_the_gpt_is_done(synth, overlap):
     voice = synth.voice("alice")
-    counting = _CountingT2S(synth._session("t2s"))
+    counting = _CountingT2S(synth._session("t2s"), hold_at=100 if overlap else None)
     stream = synth.stream("你好。", voice, "zh", SpeechOptions(seed=0), _t2s=counting, _max_steps=lambda s: 200)
     first = next(stream)
+    counting.release.set()
     assert len(first) > 0
     assert counting.calls < 200  # audio arrived while the GPT still had tokens to make
     if not overlap:  # taking turns: exactly the first chunk and its lookahead were decoded
