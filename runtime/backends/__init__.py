@@ -37,8 +37,7 @@ class Backend:
 
         options = self._config
         if threads > 0:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
+            options = _ort_options(ort, threads)
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def session(self, kind: str, compiled):
@@ -81,10 +80,17 @@ def _openvino(runtime: dict[str, Any], cache_dir: Path | None) -> Backend:
 def _onnxruntime(runtime: dict[str, Any]) -> Backend:
     import onnxruntime as ort
 
+    return Backend("onnxruntime", "", "fp32", ort, _ort_options(ort, int(runtime.get("threads", 0) or 0)))
+
+
+def _ort_options(ort, threads: int):
     options = ort.SessionOptions()
-    if int(runtime.get("threads", 0) or 0) > 0:
-        options.intra_op_num_threads = int(runtime["threads"])
-    return Backend("onnxruntime", "", "fp32", ort, options)
+    if threads > 0:
+        options.intra_op_num_threads = threads
+    # No memory arena: it keeps the largest buffers ever requested. Measured on the full-size GPT (200-token
+    # utterances): 65 MB less, and no slower.
+    options.enable_cpu_mem_arena = False
+    return options
 
 
 def open_backend(
