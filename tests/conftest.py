@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,14 @@ def conformance_dir() -> Path:
 def variant_dir(request) -> Path:
     """One of the tiny upstream-made model variants (v1-tiny, v2-tiny, v2pro-tiny)."""
     return require_conformance(request.param)
+
+
+@lru_cache(maxsize=1)
+def text_cases() -> tuple[dict, ...]:
+    """Every case of ../shared/conformance/text/cases.jsonl (skipped, or failed under CI, without the data)."""
+    path = require_conformance("text") / "cases.jsonl"
+    with open(path, encoding="utf-8") as f:
+        return tuple(json.loads(line) for line in f if line.strip())
 
 
 def load_cases(variant_path: Path) -> dict[str, np.ndarray]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 
 import pytest
 
@@ -19,16 +18,12 @@ from runtime.text.cleaner import clean_text
 from runtime.text.langsplit import split_languages
 from runtime.text.segment import pre_segment
 from runtime.text.symbols import SYMBOLS_V1, SYMBOLS_V2
-from tests.conftest import require_conformance
+from tests.conftest import require_conformance, text_cases
 
 IMPLEMENTED_CLEAN = {"zh", "xx", "ko"}  # ko/xx: upstream's unknown-language path
 
 
-@lru_cache(maxsize=1)
-def _cases() -> tuple[dict, ...]:
-    path = require_conformance("text") / "cases.jsonl"
-    with open(path, encoding="utf-8") as f:
-        return tuple(json.loads(line) for line in f if line.strip())
+_cases = text_cases
 
 
 def _case_ids(stage: str, keep) -> list[str]:

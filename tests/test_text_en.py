@@ -24,7 +24,7 @@ from runtime.text import TextError
 from runtime.text.cleaner import clean_text
 from runtime.text.en_normalize import text_normalize
 from runtime.text.symbols import phones_to_ids
-from tests.conftest import REPO_ROOT, require_conformance
+from tests.conftest import REPO_ROOT, text_cases
 
 # case id -> (word, its phones here, upstream's phones, why they differ); only for the cmudict source
 KNOWN_DIFFERENCES = {
@@ -67,11 +67,7 @@ KNOWN_RUN_DIFFERENCES = {
 KNOWN_PREPROCESS_DIFFERENCES = {"pre-013": "its first segment reads 'several' as cmudict 1.1.3 does"}
 
 
-@lru_cache(maxsize=1)
-def _cases() -> tuple[dict, ...]:
-    path = require_conformance("text") / "cases.jsonl"
-    with open(path, encoding="utf-8") as f:
-        return tuple(json.loads(line) for line in f if line.strip())
+_cases = text_cases
 
 
 def _en_case_ids() -> list[str]:

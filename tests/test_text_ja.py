@@ -10,18 +10,16 @@ up as a failure here and the entry gets removed).
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import socket
 import subprocess
 import sys
-from functools import lru_cache
 
 import pytest
 
 from runtime.text import TextError, clean_text, ja_openjtalk, phonemize
 from runtime.text.japanese import g2p, text_normalize
-from tests.conftest import REPO_ROOT, require_conformance
+from tests.conftest import REPO_ROOT, text_cases
 
 INSTALL = (
     "pip install pyopenjtalk==0.4.1 and apt-get install open-jtalk-mecab-naist-jdic "
@@ -57,11 +55,7 @@ def require_japanese() -> None:
         pytest.skip(message)
 
 
-@lru_cache(maxsize=1)
-def _cases() -> tuple[dict, ...]:
-    path = require_conformance("text") / "cases.jsonl"
-    with open(path, encoding="utf-8") as f:
-        return tuple(json.loads(line) for line in f if line.strip())
+_cases = text_cases
 
 
 def _case_ids(stage: str, keep) -> list[str]:

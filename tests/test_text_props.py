@@ -99,10 +99,8 @@ def test_en_cleaner_total(version, text):
     assert result.phones, "upstream pads short English results with a comma"
 
 
-@pytest.mark.parametrize("mode", ["en", "auto", "zh"])
-@settings(PROFILE)
-@given(text=en_text_strategy)
-def test_phonemize_en_total(mode, text):
+def _check_phonemize(text, mode):
+    """Segments with phones whose runs are all valid, or one one-line TextError."""
     try:
         segments = phonemize(text, mode, "v2")
     except TextError as error:
@@ -112,21 +110,20 @@ def test_phonemize_en_total(mode, text):
         assert seg.phone_ids and seg.norm_text
         for run in seg.runs:
             _check_cleaned(run, "v2")
+
+
+@pytest.mark.parametrize("mode", ["en", "auto", "zh"])
+@settings(PROFILE)
+@given(text=en_text_strategy)
+def test_phonemize_en_total(mode, text):
+    _check_phonemize(text, mode)
 
 
 @pytest.mark.parametrize("mode", ["zh", "all_zh", "auto", "ja", "all_ja", "en"])
 @settings(PROFILE)
 @given(text=text_strategy)
 def test_phonemize_total(mode, text):
-    try:
-        segments = phonemize(text, mode, "v2")
-    except TextError as error:
-        _one_line(error)
-        return
-    for seg in segments:
-        assert seg.phone_ids and seg.norm_text
-        for run in seg.runs:
-            _check_cleaned(run, "v2")
+    _check_phonemize(text, mode)
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
@@ -147,15 +144,7 @@ def test_ja_cleaner_total(version, text):
 @given(text=ja_text_strategy)
 def test_phonemize_ja_total(mode, text):
     require_japanese()
-    try:
-        segments = phonemize(text, mode, "v2")
-    except TextError as error:
-        _one_line(error)
-        return
-    for seg in segments:
-        assert seg.phone_ids and seg.norm_text
-        for run in seg.runs:
-            _check_cleaned(run, "v2")
+    _check_phonemize(text, mode)
 
 
 @pytest.mark.parametrize(
