@@ -145,13 +145,5 @@ def _windows(decoder, z_p, ge_row, start: int, end: int, size: int) -> np.ndarra
     return np.concatenate(pieces)
 
 
-def decode_frames(decoder, z_p: np.ndarray, ge, start: int, end: int, context: int = DECODER_CONTEXT_FRAMES):
-    """Audio for frames [start, end) of z_p [1, 192, F], decoded with up to ``context`` frames on each side."""
-    first, last = max(0, start - context), min(z_p.shape[-1], end + context)
-    audio = decoder.run(np.ascontiguousarray(z_p[:, :, first:last]), np.asarray(ge, np.float32)[None])
-    offset = (start - first) * SAMPLES_PER_FRAME
-    return audio[offset : offset + (end - start) * SAMPLES_PER_FRAME]
-
-
 def _row(ids) -> np.ndarray:
     return np.asarray(ids, dtype=np.int64)[None]
