@@ -31,6 +31,9 @@ from runtime.vocoder import (
     FrameNoise,
     decode_span,
     frames_for,
+    interpolate,
+    prior_sample,
+    sample_positions,
 )
 
 
@@ -54,17 +57,6 @@ class ChunkPlan:
     @property
     def crossfade_samples(self) -> int:
         return int(round(self.crossfade_ms * SAMPLE_RATE / 1000))
-
-
-def sample_positions(start: int, end: int, speed: float, source_frames: int) -> tuple[np.ndarray, ...]:
-    """For output frames [start, end): lower source index, upper index and the upper weight."""
-    if speed == 1:
-        index = np.arange(start, end)
-        return index, index, np.zeros(end - start, np.float32)
-    position = np.maximum((np.arange(start, end, dtype=np.float32) + 0.5) * np.float32(speed) - 0.5, 0)
-    lower = np.minimum(np.floor(position).astype(np.int64), source_frames - 1)
-    upper = np.minimum(lower + 1, source_frames - 1)
-    return lower, upper, (position - lower).astype(np.float32)
 
 
 def ready_frames(settled_source: int, speed: float) -> int:
@@ -131,11 +123,9 @@ class SegmentStreamer:
         if end <= self.emitted:
             return np.zeros(0, np.float32)
         # The prior for every frame so far (cheap), so the decoder's window can reach as far left as it holds.
-        lower, upper, weight = sample_positions(0, available, self.speed, source)
-        m_out = m[:, lower] * (1 - weight) + m[:, upper] * weight
-        logs_out = logs[:, lower] * (1 - weight) + logs[:, upper] * weight
+        positions = sample_positions(0, available, self.speed, source)
         noise = self.noise.first(available)
-        z_p = (m_out + noise * np.exp(logs_out) * self.noise_scale).astype(np.float32)[None]
+        z_p = prior_sample(interpolate(m, positions), interpolate(logs, positions), noise, self.noise_scale)
         tail = 0 if final else -(-self.plan.crossfade_samples // SAMPLES_PER_FRAME)
         left = FRAMES_PER_TOKEN * self.plan.left_context_tokens
         audio = decode_span(self.decoder, z_p, self.ge, self.emitted, end, final, left_context=left, tail=tail)

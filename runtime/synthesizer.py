@@ -253,11 +253,15 @@ class Synthesizer:
             temperature=options.temperature, repetition_penalty=options.repetition_penalty,
         )  # fmt: skip
 
-    def _generate(self, segment, bert, voice: Voice, sampling: SamplingOptions, seed: int, t2s=None, on_token=None):
+    def _gpt_inputs(self, segment, bert, voice: Voice, t2s=None):
+        """The AR loop's inputs for one segment: session, embedding tables, phones and BERT of the voice's
+        transcript then the segment, and the voice's prompt tokens."""
         phones = np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids, np.int64)])
         features = np.concatenate([voice.bert, bert], axis=1)
-        session = t2s or self._session("t2s")
-        return generate(session, self.embeddings, phones, features, voice.prompt_tokens, sampling, seed, on_token)
+        return t2s or self._session("t2s"), self.embeddings, phones, features, voice.prompt_tokens
+
+    def _generate(self, segment, bert, voice: Voice, sampling: SamplingOptions, seed: int, t2s=None):
+        return generate(*self._gpt_inputs(segment, bert, voice, t2s), sampling, seed)
 
     def segments(self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None):
         """Yield each segment's float32 audio, whole (no pauses added)."""
@@ -329,12 +333,8 @@ class Synthesizer:
             bert = self.segment_bert(segment)
             if max_steps is not None:
                 sampling = dataclasses.replace(sampling, max_steps=max_steps(segment))
-            phones = np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids, np.int64)])
-            features = np.concatenate([voice.bert, bert], axis=1)
-            session = t2s or self._session("t2s")
             yield "segment", (segment, noise_seed)
-            for token in decode_tokens(session, self.embeddings, phones, features, voice.prompt_tokens, sampling,
-                                       ar_seed):  # fmt: skip
+            for token in decode_tokens(*self._gpt_inputs(segment, bert, voice, t2s), sampling, ar_seed):
                 yield "token", token
             yield "end", None
 

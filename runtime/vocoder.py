@@ -46,17 +46,30 @@ def frames_for(tokens: int, speed: float = 1.0) -> int:
     return FRAMES_PER_TOKEN * tokens if speed == 1 else int(FRAMES_PER_TOKEN * tokens / speed) + 1
 
 
+def sample_positions(start: int, end: int, scale: float, source_frames: int) -> tuple[np.ndarray, ...]:
+    """Linear resampling along frames, half-pixel centres (torch's interpolate, align_corners=False): for output
+    frames [start, end) read at (j + 0.5) · scale − 0.5, the lower source index, the upper one and its weight."""
+    if scale == 1:
+        index = np.arange(start, end)
+        return index, index, np.zeros(end - start, np.float32)
+    position = np.maximum((np.arange(start, end, dtype=np.float32) + 0.5) * np.float32(scale) - 0.5, 0)
+    lower = np.minimum(np.floor(position).astype(np.int64), source_frames - 1)
+    upper = np.minimum(lower + 1, source_frames - 1)
+    return lower, upper, (position - lower).astype(np.float32)
+
+
+def interpolate(x: np.ndarray, positions: tuple[np.ndarray, ...]) -> np.ndarray:
+    """x [..., source frames] read at ``sample_positions``."""
+    lower, upper, weight = positions
+    return x[..., lower] * (1 - weight) + x[..., upper] * weight
+
+
 def resample(x: np.ndarray, frames: int) -> np.ndarray:
-    """Linear resampling along the last axis, half-pixel centres (torch's interpolate, align_corners=False)."""
+    """x [..., n] stretched to ``frames`` along the last axis (float32 arithmetic, as torch does it)."""
     n = x.shape[-1]
     if frames == n:
         return x
-    scale = np.float32(n / frames)  # float32 arithmetic, as torch does it
-    source = np.maximum((np.arange(frames, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5), 0)
-    lower = np.minimum(np.floor(source).astype(np.int64), n - 1)
-    upper = np.minimum(lower + 1, n - 1)
-    weight = (source - lower).astype(np.float32)
-    return x[..., lower] * (1 - weight) + x[..., upper] * weight
+    return interpolate(x, sample_positions(0, frames, np.float32(n / frames), n))
 
 
 class FrameNoise:

@@ -49,6 +49,20 @@ def text_cases() -> tuple[dict, ...]:
         return tuple(json.loads(line) for line in f if line.strip())
 
 
+def text_case_ids(stage: str, keep) -> list[str]:
+    """Ids of the text cases of ``stage`` that ``keep`` accepts. Collection must not fail without the data: then
+    nothing is collected (under CI=true the missing folder still fails the run)."""
+    try:
+        cases = text_cases()
+    except pytest.skip.Exception:
+        return []
+    return [c["id"] for c in cases if c["stage"] == stage and keep(c)]
+
+
+def text_case(case_id: str) -> dict:
+    return next(c for c in text_cases() if c["id"] == case_id)
+
+
 def load_cases(variant_path: Path) -> dict[str, np.ndarray]:
     with np.load(variant_path / "cases.npz") as data:
         return {key: data[key] for key in data.files}

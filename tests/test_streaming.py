@@ -8,9 +8,9 @@ import threading
 import numpy as np
 import pytest
 
-from runtime.streaming import ChunkPlan, SegmentStreamer, ready_frames, sample_positions
+from runtime.streaming import ChunkPlan, SegmentStreamer, ready_frames
 from runtime.synthesizer import SpeechOptions, Synthesizer
-from runtime.vocoder import SAMPLES_PER_FRAME, FrameNoise, frames_for, prior_sample, synthesize
+from runtime.vocoder import SAMPLES_PER_FRAME, FrameNoise, frames_for, prior_sample, sample_positions, synthesize
 from runtime.voices import save_voice
 
 TEXT = "你好，世界。今天天气很好！"

@@ -18,7 +18,7 @@ from runtime.text.cleaner import clean_text
 from runtime.text.langsplit import split_languages
 from runtime.text.segment import pre_segment
 from runtime.text.symbols import SYMBOLS_V1, SYMBOLS_V2
-from tests.conftest import require_conformance, text_cases
+from tests.conftest import require_conformance, text_case, text_case_ids, text_cases
 
 IMPLEMENTED_CLEAN = {"zh", "xx", "ko"}  # ko/xx: upstream's unknown-language path
 
@@ -26,17 +26,10 @@ IMPLEMENTED_CLEAN = {"zh", "xx", "ko"}  # ko/xx: upstream's unknown-language pat
 _cases = text_cases
 
 
-def _case_ids(stage: str, keep) -> list[str]:
-    # Collection must not fail without the data: without the file nothing is collected.
-    try:
-        cases = _cases()
-    except pytest.skip.Exception:
-        return []
-    return [c["id"] for c in cases if c["stage"] == stage and keep(c)]
+_case_ids = text_case_ids
 
 
-def _case(case_id: str) -> dict:
-    return next(c for c in _cases() if c["id"] == case_id)
+_case = text_case
 
 
 def test_symbol_tables_match_upstream():

@@ -19,7 +19,7 @@ import pytest
 
 from runtime.text import TextError, clean_text, ja_openjtalk, phonemize
 from runtime.text.japanese import g2p, text_normalize
-from tests.conftest import REPO_ROOT, text_cases
+from tests.conftest import REPO_ROOT, text_case, text_case_ids, text_cases
 
 INSTALL = (
     "pip install pyopenjtalk==0.4.1 and apt-get install open-jtalk-mecab-naist-jdic "
@@ -58,16 +58,10 @@ def require_japanese() -> None:
 _cases = text_cases
 
 
-def _case_ids(stage: str, keep) -> list[str]:
-    try:  # collection must not fail without the data
-        cases = _cases()
-    except pytest.skip.Exception:
-        return []
-    return [c["id"] for c in cases if c["stage"] == stage and keep(c)]
+_case_ids = text_case_ids
 
 
-def _case(case_id: str) -> dict:
-    return next(c for c in _cases() if c["id"] == case_id)
+_case = text_case
 
 
 def _ja_runs(case: dict) -> list[dict]:
