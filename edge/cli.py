@@ -124,8 +124,9 @@ def say(
         typer.echo(
             f"backend: {synth.backend.name} ({synth.backend.reason}), precision {synth.backend.precision}", err=True
         )
-        if synth.t2s_backend is not synth.backend:
-            typer.echo(f"GPT backend: {synth.t2s_backend.name} ({synth.t2s_backend.reason})", err=True)
+        for label, chosen in (("GPT", synth.t2s_backend), ("SoVITS encoder", synth.encoder_backend)):
+            if chosen is not synth.backend:
+                typer.echo(f"{label} backend: {chosen.name} ({chosen.reason})", err=True)
     speaker = synth.voice(voice)
     options = SpeechOptions(top_k=top_k, top_p=top_p, temperature=temperature, speed=speed, seed=seed)
     lines = [text] if text is not None else [line for line in sys.stdin.read().splitlines() if line.strip()]
@@ -183,13 +184,19 @@ def bench(
         typer.echo(json.dumps(results, indent=2))
         return
     columns = ("prefill_ms", "ms_per_token", "vocoder_rtf", "first_audio_ms", "rtf", "peak_rss_mb")
-    typer.echo(f"{'setup':12s} {'GPT':17s} {'SoVITS':17s} " + " ".join(f"{c:>14s}" for c in columns))
+    graphs = ("GPT", "SoVITS enc", "SoVITS dec")
+    typer.echo(f"{'setup':12s} " + " ".join(f"{g:17s}" for g in graphs) + " ".join(f"{c:>14s}" for c in columns))
     for r in results:
         if "error" in r:
             typer.echo(f"{r['setup']:12s} error: {r['error']}")
             continue
-        gpt, sovits = f"{r['t2s_backend']} {r['t2s_precision']}", f"{r['backend']} {r['sovits_precision']}"
-        typer.echo(f"{r['setup']:12s} {gpt:17s} {sovits:17s} " + " ".join(f"{r[c]:14.3f}" for c in columns))
+        used = (
+            f"{r['t2s_backend']} {r['t2s_precision']}",
+            f"{r['encoder_backend']} {r['encoder_precision']}",
+            f"{r['backend']} {r['sovits_precision']}",
+        )
+        numbers = " ".join(f"{r[c]:14.3f}" for c in columns)
+        typer.echo(f"{r['setup']:12s} " + " ".join(f"{u:17s}" for u in used) + numbers)
 
 
 @app.command()
@@ -351,7 +358,7 @@ def convert(
     for row in report.rows():
         table.add_row(*row)
     Console().print(table)
-    size = sum(p.stat().st_size for p in written.iterdir()) / 1e6
+    size = sum(p.stat().st_size for p in written.rglob("*") if p.is_file()) / 1e6
     typer.echo(f"wrote {written} ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
 
 

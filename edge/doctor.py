@@ -99,8 +99,9 @@ def _pack(report: Diagnosis, pack: Path, backend: str | None) -> None:
     report.add("pack", "ok", f"{pack}: GPT-SoVITS {manifest.model_version}, profile {manifest.profile}, "
                f"fingerprint {manifest.fingerprint}")  # fmt: skip
     report.add("backend", "info", f"{synth.backend.name} ({synth.backend.reason}), compute {synth.backend.precision}")
-    if synth.t2s_backend is not synth.backend:
-        report.add("t2s backend", "info", f"{synth.t2s_backend.name} ({synth.t2s_backend.reason})")
+    for label, chosen in (("t2s backend", synth.t2s_backend), ("sovits_enc backend", synth.encoder_backend)):
+        if chosen is not synth.backend:
+            report.add(label, "info", f"{chosen.name} ({chosen.reason})")
     for name in ("t2s", "sovits_enc", "sovits_dec", "hubert", "ref_enc", "bert"):
         graph = manifest.graph(name, synth.backend_for(name).name, PRECISION_PREFERENCE)
         if graph is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import UserError
+from runtime.vocoder import DECODER_CONTEXT_FRAMES
 
 WEIGHT_FORMATS = {
     "t2s_weight_format": ("int8", "int4", "fp16", "fp32"),
@@ -84,10 +85,17 @@ def _validate(data: dict[str, Any], where: str) -> Profile:
     lookahead = streaming.get("lookahead_tokens", 8)
     if not isinstance(lookahead, int) or lookahead < 0:
         raise UserError(f"profile {where}: streaming.lookahead_tokens must be an integer ≥ 0")
+    windows = streaming.get("decoder_windows", [48])
+    reach = 2 * DECODER_CONTEXT_FRAMES
+    if not isinstance(windows, list) or not windows or not all(type(w) is int and w > reach for w in windows):
+        raise UserError(
+            f"profile {where}: streaming.decoder_windows must be a list of frame counts above {reach}, e.g. [96]"
+        )
     if not isinstance(streaming.get("overlap", False), bool):
         raise UserError(f"profile {where}: streaming.overlap must be true or false")
-    if runtime.get("t2s_backend", runtime.get("backend")) not in BACKENDS:
-        raise UserError(f"profile {where}: runtime.t2s_backend must be one of {', '.join(BACKENDS)}")
+    for key in ("t2s_backend", "sovits_enc_backend"):
+        if runtime.get(key, runtime.get("backend")) not in BACKENDS:
+            raise UserError(f"profile {where}: runtime.{key} must be one of {', '.join(BACKENDS)}")
     vocoder_threads = runtime.get("vocoder_threads", 0)
     if not isinstance(vocoder_threads, int) or vocoder_threads < 0:
         raise UserError(f"profile {where}: runtime.vocoder_threads must be an integer ≥ 0 (0: as threads)")

@@ -112,15 +112,18 @@ def measure(pack: Path, backend: str | None, text: str = DEFAULT_TEXT, repeats: 
             })  # fmt: skip
     t2s_graph = synth.manifest.graph("t2s", synth.t2s_backend.name, PRECISION_PREFERENCE)
     sovits_graph = synth.manifest.graph("sovits_dec", synth.backend.name, PRECISION_PREFERENCE)
+    encoder_graph = synth.manifest.graph("sovits_enc", synth.encoder_backend.name, PRECISION_PREFERENCE)
     result = {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}
     result.update(
         setup=backend or "profile",
         backend=synth.backend.name,
         reason=synth.backend.reason,
-        precision=f"t2s {t2s_graph.precision}, sovits {sovits_graph.precision}",
+        precision=f"t2s {t2s_graph.precision}, sovits_enc {encoder_graph.precision}, sovits {sovits_graph.precision}",
         t2s_backend=synth.t2s_backend.name,
         t2s_precision=t2s_graph.precision,
         sovits_precision=sovits_graph.precision,
+        encoder_backend=synth.encoder_backend.name,
+        encoder_precision=encoder_graph.precision,
         load_s=round(load_s, 2),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )

@@ -28,6 +28,7 @@ from runtime.vocoder import (
     FRAMES_PER_TOKEN,
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
+    WINDOW_FRAMES,
     FrameNoise,
     decode_span,
     frames_for,
@@ -48,10 +49,14 @@ class ChunkPlan:
     lookahead_tokens: int = 8
     overlap: bool = False
     """Run the GPT in a worker thread beside the vocoder (pays off only with cores to spare)."""
+    decoder_windows: tuple[int, ...] = WINDOW_FRAMES
+    """The only lengths (frames) the decoder runs on; each length costs memory on OpenVINO (see vocoder)."""
 
     @classmethod
     def from_profile(cls, streaming: dict) -> ChunkPlan:
         known = {k: streaming[k] for k in cls.__dataclass_fields__ if k in streaming}
+        if "decoder_windows" in known:
+            known["decoder_windows"] = tuple(sorted(known["decoder_windows"]))
         return cls(**known)
 
     @property
@@ -128,7 +133,10 @@ class SegmentStreamer:
         z_p = prior_sample(interpolate(m, positions), interpolate(logs, positions), noise, self.noise_scale)
         tail = 0 if final else -(-self.plan.crossfade_samples // SAMPLES_PER_FRAME)
         left = FRAMES_PER_TOKEN * self.plan.left_context_tokens
-        audio = decode_span(self.decoder, z_p, self.ge, self.emitted, end, final, left_context=left, tail=tail)
+        audio = decode_span(
+            self.decoder, z_p, self.ge, self.emitted, end, final,
+            left_context=left, tail=tail, windows=self.plan.decoder_windows,
+        )  # fmt: skip
         stop = (end - self.emitted) * SAMPLES_PER_FRAME
         out = np.array(audio[:stop], np.float32)
         fade = min(len(self.tail), len(out))

@@ -103,6 +103,8 @@ class Synthesizer:
         """Threads for the SoVITS graphs (the profile's runtime.vocoder_threads; 0: as for the rest)."""
         self.t2s_backend = backend
         """The backend that runs the GPT: the profile's runtime.t2s_backend when set, else ``backend``."""
+        self.encoder_backend = backend
+        """The backend that runs sovits_enc: the profile's runtime.sovits_enc_backend when set, else ``backend``."""
         with np.load(pack / manifest.tables["t2s_embeddings"], allow_pickle=False) as tables:
             self.embeddings = T2SEmbeddings(dict(tables))
         self._bert_tokenizer = None
@@ -125,11 +127,12 @@ class Synthesizer:
         settings = chosen_profile.runtime
         chosen = open_backend(manifest, settings, backend, Path(cache_dir) if cache_dir else None)
         synth = cls(pack, manifest, chosen, Path(voices_dir) if voices_dir else pack / "voices")
-        wanted = settings.get("t2s_backend")
-        if backend is None and wanted and wanted != chosen.name and manifest.graph("t2s", wanted) is not None:
-            # e.g. ONNX Runtime for the GPT (its KV cache as plain tensors stays small) and OpenVINO for SoVITS
-            synth.t2s_backend = open_backend(manifest, settings, wanted)
-            synth.t2s_backend.reason = "profile: runtime.t2s_backend"
+        # e.g. ONNX Runtime for the GPT and the SoVITS encoder, OpenVINO for the decoder. Both change shape
+        # on every call (one more token), and OpenVINO keeps buffers per input shape: measured on the demo
+        # model, its encoder grew 1 MB per new token count (483 MB after 60 lengths); ONNX Runtime's does not.
+        if backend is None:
+            synth.t2s_backend = synth._profile_backend(settings, "t2s", "t2s_backend")
+            synth.encoder_backend = synth._profile_backend(settings, "sovits_enc", "sovits_enc_backend")
         try:
             synth._session("t2s")
         except RuntimeError as err:  # OpenVINO failed to compile: try ONNX Runtime if the pack has it
@@ -144,9 +147,19 @@ class Synthesizer:
 
     # --- graphs -------------------------------------------------------------------------------------------
 
+    def _profile_backend(self, settings: dict, graph: str, key: str) -> Backend:
+        """The backend the profile's ``runtime.<key>`` names for ``graph``, when it differs from the main one
+        and the pack has that graph for it; else the main backend."""
+        wanted = settings.get(key)
+        if not wanted or wanted == self.backend.name or self.manifest.graph(graph, wanted) is None:
+            return self.backend
+        chosen = open_backend(self.manifest, settings, wanted)
+        chosen.reason = f"profile: runtime.{key}"
+        return chosen
+
     def backend_for(self, name: str) -> Backend:
         """The backend that runs graph ``name``."""
-        return self.t2s_backend if name == "t2s" else self.backend
+        return {"t2s": self.t2s_backend, "sovits_enc": self.encoder_backend}.get(name, self.backend)
 
     def _compiled(self, name: str):
         if name not in self._sessions:
@@ -278,6 +291,7 @@ class Synthesizer:
             audio = synthesize(
                 encoder, decoder, result.tokens, segment.phone_ids, voice.ge,
                 noise_scale=options.noise_scale, speed=options.speed, rng=np.random.default_rng(noise_seed),
+                windows=self.chunk_plan.decoder_windows,
             )  # fmt: skip
             peak = float(np.abs(audio).max()) if len(audio) else 0.0
             yield audio / peak if peak > 1 else audio  # as upstream: only audio that would clip is scaled

@@ -21,11 +21,12 @@ FRAMES_PER_TOKEN = 2
 SAMPLES_PER_TOKEN = SAMPLES_PER_FRAME * FRAMES_PER_TOKEN
 LATENT_CHANNELS = 192
 DECODER_CONTEXT_FRAMES = 16
-# The decoder only ever runs on windows of these lengths (frames; 0.96 to 4.8 s), except for utterances shorter
+# The decoder only ever runs on windows of these lengths (frames; 0.96 to 2.88 s), except for utterances shorter
 # than the smallest: OpenVINO's CPU plugin keeps buffers for every input shape it has seen (measured: +840 MB
-# after 40 calls of random lengths, +180 MB for one length), so a few fixed shapes keep memory flat. Each
-# window's output is kept only where it has DECODER_CONTEXT_FRAMES of context on both sides (or the
-# utterance's own edge), so the result equals a whole decode. The sizes fit a stream's chunks (see streaming).
+# after 40 calls of random lengths, +180 MB for one length, and still about +40 MB for each further fixed
+# length on the full-size decoder), so a few fixed shapes keep memory flat. Each window's output is kept only
+# where it has DECODER_CONTEXT_FRAMES of context on both sides (or the utterance's own edge), so the result
+# equals a whole decode. A profile picks its own sizes (streaming.decoder_windows): fewer sizes, less memory.
 WINDOW_FRAMES = (48, 96, 144)
 
 
@@ -93,7 +94,9 @@ def prior_sample(m: np.ndarray, logs: np.ndarray, noise: np.ndarray, noise_scale
     return (m + noise * np.exp(logs) * noise_scale).astype(np.float32)[None]
 
 
-def synthesize(encoder, decoder, tokens, phones, ge, noise_scale=0.5, speed=1.0, rng=None, noise=None) -> np.ndarray:
+def synthesize(
+    encoder, decoder, tokens, phones, ge, noise_scale=0.5, speed=1.0, rng=None, noise=None, windows=WINDOW_FRAMES
+) -> np.ndarray:
     """Whole-utterance decode: tokens [T] → float32 audio [640 · frames_for(T, speed)]."""
     ge_row = np.asarray(ge, np.float32)[None]
     m, logs = encoder.run(_row(tokens), _row(phones), ge_row)
@@ -102,7 +105,7 @@ def synthesize(encoder, decoder, tokens, phones, ge, noise_scale=0.5, speed=1.0,
     if noise is None:
         noise = FrameNoise(rng or np.random.default_rng()).first(frames)
     z_p = prior_sample(m, logs, noise, noise_scale)
-    return decode_span(decoder, z_p, ge_row, 0, frames)
+    return decode_span(decoder, z_p, ge_row, 0, frames, windows=windows)
 
 
 def decode_span(
@@ -114,9 +117,10 @@ def decode_span(
     final: bool = True,
     left_context: int = DECODER_CONTEXT_FRAMES,
     tail: int = 0,
+    windows: tuple[int, ...] = WINDOW_FRAMES,
 ) -> np.ndarray:
     """Audio for frames [start, end) of z_p [1, 192, F] (plus ``tail`` frames after ``end``, with less right
-    context: material for a cross-fade), decoded on windows of the WINDOW_FRAMES lengths only.
+    context: material for a cross-fade), decoded on windows of the ``windows`` lengths only (ascending).
 
     ``final``: ``end`` is the end of the utterance (z_p's last frame). Otherwise (a stream) z_p must reach
     DECODER_CONTEXT_FRAMES past ``end``, and a window may be padded with zero frames beyond that, which changes
@@ -127,12 +131,12 @@ def decode_span(
     if right > frames:
         raise ValueError("a stream's window needs DECODER_CONTEXT_FRAMES of prior past its end")
     left = max(0, start - max(left_context, DECODER_CONTEXT_FRAMES))
-    fits = [size for size in WINDOW_FRAMES if size >= right - left]
+    fits = [size for size in windows if size >= right - left]
     if not fits:  # longer than the largest window: several of them
-        return _windows(decoder, z_p[:, :, :right], ge_row, start, end + tail, WINDOW_FRAMES[-1])
+        return _windows(decoder, z_p[:, :, :right], ge_row, start, end + tail, windows[-1])
     size = fits[0]
     if final and size > frames:  # an utterance shorter than the window: windows that fit inside it
-        smaller = [w for w in WINDOW_FRAMES if w <= frames]
+        smaller = [w for w in windows if w <= frames]
         if not smaller:  # shorter than the smallest window (under a second): its own length, exactly
             return decoder.run(np.ascontiguousarray(z_p), ge_row)[start * SAMPLES_PER_FRAME :]
         return _windows(decoder, z_p, ge_row, start, end, smaller[-1])

@@ -67,6 +67,17 @@ def test_host_resample_matches_torch():
         np.testing.assert_allclose(resample(x, frames), expected.numpy(), rtol=0, atol=1e-5)  # float rounding
 
 
+class _ShapeLog:
+    """A decoder that records the frame count of every call."""
+
+    def __init__(self, decoder):
+        self.decoder, self.frames = decoder, set()
+
+    def run(self, z_p, ge):
+        self.frames.add(z_p.shape[-1])
+        return self.decoder.run(z_p, ge)
+
+
 def test_window_decode_matches_whole_decode():
     """Streaming decodes windows of frames with context on both sides; they must match a whole decode."""
     folder = require_conformance("v2-tiny")
@@ -85,7 +96,14 @@ def test_window_decode_matches_whole_decode():
     # a stream's spans: 24 frames at a time, each with the decoder's reach of prior beyond it
     spans = [decode_span(decoder, z_p[:, :, : a + 40], ge[None], a, a + 24, final=False) for a in range(0, 120, 24)]
     spans.append(decode_span(decoder, z_p, ge[None], 120, 160))
-    for audio in (windowed, np.concatenate(spans)):
+    # a profile with one window length (decoder_windows = [96]): every call has that shape, still exact
+    seen = _ShapeLog(decoder)
+    single = decode_span(seen, z_p, ge[None], 0, 160, windows=(96,))
+    single_spans = [decode_span(seen, z_p[:, :, : a + 40], ge[None], a, a + 24, final=False, windows=(96,))
+                    for a in range(0, 120, 24)]  # fmt: skip
+    single_spans.append(decode_span(seen, z_p, ge[None], 120, 160, windows=(96,)))
+    assert seen.frames == {96}
+    for audio in (windowed, np.concatenate(spans), single, np.concatenate(single_spans)):
         assert audio.shape == whole.shape == (160 * SAMPLES_PER_FRAME,)
         assert snr_db(audio, whole) >= 60
     # without context the window edges are visibly wrong: the context is what makes it match

@@ -46,6 +46,10 @@ def test_custom_profile_file_is_validated(tmp_path):
         ("lookahead_tokens = 8", "lookahead_tokens = -1", "streaming.lookahead_tokens must be an integer"),
         ("crossfade_ms = 20", "crossfade_ms = -5", "streaming.crossfade_ms must be a number"),
         ('device = "CPU"', 'device = "CPU"\nvocoder_threads = 1.5', "runtime.vocoder_threads must be an integer"),
+        ("decoder_windows = [96]", "decoder_windows = [96, 20]", "streaming.decoder_windows must be a list"),
+        ("decoder_windows = [96]", "decoder_windows = 96", "streaming.decoder_windows must be a list"),
+        ("decoder_windows = [96]", "decoder_windows = []", "streaming.decoder_windows must be a list"),
+        ('sovits_enc_backend = "onnxruntime"', 'sovits_enc_backend = "tvm"', "runtime.sovits_enc_backend must be"),
     ],
 )
 def test_streaming_and_thread_settings_are_validated(tmp_path, old, new, message):
@@ -62,3 +66,5 @@ def test_streaming_plan_comes_from_the_profile():
 
     plan = ChunkPlan.from_profile(load_profile("rpi4").streaming)
     assert (plan.first_chunk_tokens, plan.chunk_tokens, plan.lookahead_tokens, plan.overlap) == (8, 32, 8, False)
+    assert plan.decoder_windows == (96,)
+    assert ChunkPlan.from_profile({"decoder_windows": [144, 48]}).decoder_windows == (48, 144)  # kept ascending

@@ -228,11 +228,15 @@ def test_say_plays_to_the_null_sound_device(pack, clip, tmp_path):
 def test_gpt_on_onnxruntime_beside_openvino(synth, pack):
     """The laptop profile runs the GPT on ONNX Runtime and SoVITS on OpenVINO; --backend overrides both."""
     mixed = Synthesizer.load(pack, voices_dir=synth.voices_dir)
-    assert (mixed.backend.name, mixed.t2s_backend.name) == ("openvino", "onnxruntime")
+    assert (mixed.backend.name, mixed.t2s_backend.name, mixed.encoder_backend.name) == (
+        "openvino", "onnxruntime", "onnxruntime")  # fmt: skip
     assert mixed.t2s_backend.reason == "profile: runtime.t2s_backend"
+    assert mixed.encoder_backend.reason == "profile: runtime.sovits_enc_backend"
+    assert [mixed.backend_for(g).name for g in ("t2s", "sovits_enc", "sovits_dec")] == [
+        "onnxruntime", "onnxruntime", "openvino"]  # fmt: skip
     only_ov = Synthesizer.load(pack, backend="openvino", voices_dir=synth.voices_dir)
     only_ort = Synthesizer.load(pack, backend="onnxruntime", voices_dir=synth.voices_dir)
-    assert only_ov.t2s_backend is only_ov.backend and only_ov.backend.name == "openvino"
+    assert only_ov.t2s_backend is only_ov.encoder_backend is only_ov.backend and only_ov.backend.name == "openvino"
     voice = synth.voice("alice")
     (segment, bert), *_ = only_ort.phonemize(TEXT, "zh")  # the same BERT features for both
     tokens = {name: s._generate(segment, bert, voice, s._sampling(SpeechOptions()), seed=3).tokens

@@ -95,6 +95,26 @@ def test_a_stream_with_the_real_encoder_stays_close_to_a_whole_decode(synth, seg
     assert snr_db(streamed[tail], whole[tail]) >= snr_db(streamed, whole)
 
 
+def test_a_stream_runs_the_decoder_on_the_profiles_window_lengths_only(synth, segment_inputs):
+    # OpenVINO keeps memory per input shape, so a stream must not show the decoder a new length per chunk
+    tokens, phones, ge = segment_inputs
+    encoder, decoder = synth._session("sovits_enc"), synth._session("sovits_dec")
+    lengths = []
+
+    class Logged:
+        def run(self, z_p, ge_row):
+            lengths.append(z_p.shape[-1])
+            return decoder.run(z_p, ge_row)
+
+    for windows in [(96,), (48, 96)]:
+        lengths.clear()
+        plan = dataclasses.replace(PLANS[0], decoder_windows=windows)
+        pieces, streamer = _stream(encoder, Logged(), tokens, phones, ge, plan)
+        assert streamer.chunks >= 3 and set(lengths) <= set(windows) and len(lengths) >= streamer.chunks
+        assert sum(len(p) for p in pieces) == frames_for(len(tokens)) * SAMPLES_PER_FRAME
+    assert synth.chunk_plan.decoder_windows == (96,)  # the laptop profile's
+
+
 @pytest.mark.parametrize("speed", [0.8, 1.25])
 def test_stream_at_other_speeds(synth, segment_inputs, speed):
     # A stream cannot know the utterance's final length, so frame j reads the prior at (j + 0.5)·speed − 0.5;
