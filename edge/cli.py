@@ -247,6 +247,17 @@ def phonemize(
         typer.Option("--no-split", help="No segmentation or language split: one language's cleaner on the text."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    g2pw: Annotated[
+        Path | None, typer.Option("--g2pw", help="v2 zh: read polyphones with g2pW from upstream's G2PWModel folder.")
+    ] = None,
+    bert_tokenizer: Annotated[
+        Path | None,
+        typer.Option(help="With --g2pw: chinese-roberta's tokenizer.json (default: the one in the --g2pw folder)."),
+    ] = None,
+    g2pw_dict: Annotated[
+        list[Path] | None,
+        typer.Option("--g2pw-dict", help="With --g2pw: upstream's polyphonic.rep / polyphonic-fix.rep, in order."),
+    ] = None,
 ) -> None:
     """Show the segments, phones and phone ids the model will get for TEXT (for debugging a voice)."""
     from runtime.text import TextError, clean_text
@@ -254,11 +265,14 @@ def phonemize(
 
     if version not in ("v1", "v2"):
         raise UserError(f"unknown --version {version!r}; choose v1 or v2")
+    if g2pw is None and (bert_tokenizer is not None or g2pw_dict):
+        raise UserError("--bert-tokenizer and --g2pw-dict only apply with --g2pw DIR; add it or drop them")
     if text is None:
         text = sys.stdin.read()
     try:
+        reader = _g2pw_reader(g2pw, bert_tokenizer, g2pw_dict)
         if no_split:
-            cleaned = clean_text(text, lang, version)
+            cleaned = clean_text(text, lang, version, reader)
             segments = [
                 {"text": text, "language": lang, "phones": cleaned.phones, "phone_ids": cleaned.phone_ids,
                  "word2ph": cleaned.word2ph, "norm_text": cleaned.norm_text}
@@ -267,7 +281,7 @@ def phonemize(
             segments = [
                 {"text": seg.text, "language": seg.language, "phones": seg.phones, "phone_ids": seg.phone_ids,
                  "word2ph": seg.word2ph, "norm_text": seg.norm_text}
-                for seg in run_phonemize(text, language=lang, version=version)
+                for seg in run_phonemize(text, language=lang, version=version, g2pw=reader)
             ]  # fmt: skip
     except TextError as err:
         raise UserError(str(err)) from None
@@ -280,6 +294,15 @@ def phonemize(
         typer.echo(f"    ids     {' '.join(map(str, seg['phone_ids']))}")
         if seg["word2ph"] is not None:
             typer.echo(f"    word2ph {' '.join(map(str, seg['word2ph']))}")
+
+
+def _g2pw_reader(folder: Path | None, tokenizer: Path | None, dictionaries: list[Path] | None):
+    """The g2pW reader of --g2pw (None without it); a missing file is a TextError naming it."""
+    if folder is None:
+        return None
+    from runtime.text.zh_g2pw import G2PW
+
+    return G2PW(folder, tokenizer, dictionaries or None)
 
 
 @app.command("bench-text")
@@ -332,6 +355,13 @@ def convert(
         Path | None,
         typer.Option(help="v2Pro/v2ProPlus: upstream's pretrained_eres2netv2w24s4ep4.ckpt, to enroll voices."),
     ] = None,
+    g2pw: Annotated[
+        Path | None, typer.Option("--g2pw", help="v2: upstream's G2PWModel folder, for Chinese polyphones.")
+    ] = None,
+    g2pw_dict: Annotated[
+        list[Path] | None,
+        typer.Option("--g2pw-dict", help="With --g2pw: upstream's polyphonic.rep / polyphonic-fix.rep, in order."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
 ) -> None:
     """Convert a GPT-SoVITS model into a pack for a device: OpenVINO IR (+ ONNX for the ONNX Runtime
@@ -345,7 +375,12 @@ def convert(
     from convert.convert import ConvertOptions
     from convert.convert import convert as run_convert
 
-    options = ConvertOptions(gpt, sovits, output, profile, weight_format, sovits_format, hubert, bert, force, sv=sv)
+    if g2pw is None and g2pw_dict:
+        raise UserError("--g2pw-dict only applies with --g2pw DIR; add it or drop --g2pw-dict")
+    options = ConvertOptions(
+        gpt, sovits, output, profile, weight_format, sovits_format, hubert, bert, force, sv=sv, g2pw=g2pw,
+        g2pw_dicts=g2pw_dict,
+    )  # fmt: skip
     console = Console(stderr=True)
     started = time.perf_counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())

@@ -109,3 +109,9 @@ def _pack(report: Diagnosis, pack: Path, backend: str | None) -> None:
             report.add(f"  {name}", "info", "not in the pack" + fix.get(name, ""))
         else:
             report.add(f"  {name}", "ok", f"{graph.precision}, {', '.join(graph.files)}")
+    if manifest.symbols != "v1":
+        g2pw = manifest.tables.get("g2pw")
+        if g2pw is None:
+            report.add("  g2pw", "info", "not in the pack (zh polyphones read by pypinyin: convert with --g2pw)")
+        else:
+            report.add("  g2pw", "ok", f"onnxruntime int8, {g2pw}/ (zh polyphones)")

@@ -194,13 +194,25 @@ class Synthesizer:
         return phone_level_bert(hidden, run.word2ph)
 
     def text_segments(self, text: str, language: str):
-        """The text cut into segments with phone ids (cheap: no graph runs)."""
+        """The text cut into segments with phone ids (cheap: no graph runs, except g2pW on Chinese text)."""
         from runtime.text import TextError, phonemize
 
         try:
-            return phonemize(text, language=language, version=self.manifest.symbols)
+            return phonemize(text, language=language, version=self.manifest.symbols, g2pw=self._g2pw())
         except TextError as err:
             raise UserError(str(err)) from None
+
+    def _g2pw(self):
+        """The pack's g2pW reader for Chinese polyphones (v2 packs converted with --g2pw), else None. Its model
+        loads on the first Chinese sentence, not here."""
+        folder = self.manifest.tables.get("g2pw")
+        if folder is None or self.manifest.symbols == "v1":
+            return None
+        if "g2pw" not in self._sessions:
+            from runtime.text.zh_g2pw import G2PW
+
+            self._sessions["g2pw"] = G2PW(self.pack / folder)
+        return self._sessions["g2pw"]
 
     def segment_bert(self, segment) -> np.ndarray:
         """Phone-level BERT features [1024, n] of one segment (runs BERT on its Chinese runs)."""

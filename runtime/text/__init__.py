@@ -4,7 +4,8 @@
 retry with a leading ``.`` for very short segments). ``clean_text`` is upstream's ``clean_text`` on one
 language, for the ``--no-split`` path. Torch-free; nothing is downloaded.
 
-Languages: zh (v1, and v2 with g2pW off: pypinyin readings); en (upstream's English g2p, with nltk's
+Languages: zh (v1; v2 with pypinyin readings, upstream's g2pW-off path, or with a g2pW reader for polyphones,
+its g2pW-on path); en (upstream's English g2p, with nltk's
 tokenizer and tagger reimplemented, the CMU or upstream's dictionary and g2p_en's GRU for unknown words in
 numpy); ja (Open JTalk through pyopenjtalk 0.4.1 with the 1.11 dictionary); segmentation and the language
 split of every UI mode. Korean and Cantonese raise :class:`TextError`.
@@ -14,12 +15,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .cleaner import Cleaned, clean_text
 from .errors import TextError
 from .langsplit import MODES, split_languages
 from .segment import METHODS, pre_segment
 from .symbols import SYMBOLS_V1, SYMBOLS_V2, symbols_for
+
+if TYPE_CHECKING:
+    from .zh_g2pw import G2PW
 
 __all__ = [
     "METHODS",
@@ -89,23 +94,29 @@ def _joined_word2ph(runs: list[Run]) -> list[int] | None:
     return [n for r in runs for n in r.word2ph or []]
 
 
-def _clean_segment(text: str, mode: str, version: str) -> tuple[list[Run], str]:
+def _clean_segment(text: str, mode: str, version: str, g2pw: G2PW | None) -> tuple[list[Run], str]:
     text = _SPACES.sub(" ", text)
     runs = []
     for lang, chunk in split_languages(text, mode):
-        cleaned = clean_text(chunk, lang, version)
+        cleaned = clean_text(chunk, lang, version, g2pw)
         runs.append(Run(chunk, lang, cleaned.phones, cleaned.phone_ids, cleaned.word2ph, cleaned.norm_text))
     return runs, text
 
 
 def phonemize(
-    text: str, language: str = "auto", version: str = "v2", split: bool = True, method: str = "cut1"
+    text: str,
+    language: str = "auto",
+    version: str = "v2",
+    split: bool = True,
+    method: str = "cut1",
+    g2pw: G2PW | None = None,
 ) -> list[Segment]:
     """Text -> segments with phones and ids, as upstream's ``TextPreprocessor.preprocess``.
 
     ``language`` is a UI mode (auto, zh, all_zh, ja, all_ja, en); ``split=False`` skips segmentation
-    (the whole text is one segment, after collapsing repeated marks). Raises :class:`TextError` with a
-    one-line message for input it cannot handle.
+    (the whole text is one segment, after collapsing repeated marks). ``g2pw``: a
+    :class:`runtime.text.zh_g2pw.G2PW` reader for Chinese polyphones (v2; None: pypinyin). Raises
+    :class:`TextError` with a one-line message for input it cannot handle.
     """
     if not isinstance(text, str):
         raise TextError("text must be a string")
@@ -119,9 +130,9 @@ def phonemize(
         pieces = [collapse_punctuation(text)] if text.strip() else []
     segments = []
     for piece in pieces:
-        runs, cleaned_input = _clean_segment(piece, language, version)
+        runs, cleaned_input = _clean_segment(piece, language, version, g2pw)
         if sum(len(r.phones) for r in runs) < 6:
-            runs, cleaned_input = _clean_segment("." + cleaned_input, language, version)
+            runs, cleaned_input = _clean_segment("." + cleaned_input, language, version, g2pw)
         norm_text = "".join(r.norm_text for r in runs)
         if not norm_text:
             continue  # upstream drops a segment whose normalised text is empty

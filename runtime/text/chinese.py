@@ -1,23 +1,28 @@
 """Chinese g2p: normalised text -> initials/finals phones and word2ph, as upstream
 ``chinese.py``/``chinese2.py``.
 
-v1 is upstream ``chinese.py``. v2 is ``chinese2.py`` in its g2pW-off branch (pypinyin per jieba word,
-tone sandhi, then erhua). With g2pW on, upstream reads polyphones from the g2pW ONNX model instead; that
-path needs the user's G2PWModel folder and is not implemented yet, so polyphones can differ from a
-g2pW-on upstream.
+v1 is upstream ``chinese.py`` (no g2pW). v2 is ``chinese2.py``: without a g2pW reader its g2pW-off branch
+(pypinyin per jieba word, tone sandhi, then erhua); with one (:class:`runtime.text.zh_g2pw.G2PW`, the user's
+G2PWModel folder) its g2pW-on branch: readings of whole sentences (the model for polyphones, pypinyin for the
+rest), sliced per jieba word, corrected by the polyphonic word dictionary, then tone sandhi and erhua.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.contrib.tone_convert import to_finals_tone3, to_initials
 
 from .errors import TextError
 from .symbols import PUNCTUATION
 from .zh_sandhi import modified_tone, pre_merge
 from .zh_segment import pos_cut
 from .zh_tables import MUST_ERHUA, NOT_ERHUA, PINYIN_PHONES
+
+if TYPE_CHECKING:
+    from .zh_g2pw import G2PW
 
 _AFTER_PUNCT = re.compile(r"(?<=[" + re.escape("".join(PUNCTUATION)) + r"])\s*")
 _LATIN = re.compile("[a-zA-Z]+")
@@ -73,28 +78,74 @@ def _syllable_phones(initial: str, final: str) -> list[str]:
     return [first, second + tone]
 
 
-def g2p(norm_text: str, version: str = "v2") -> tuple[list[str], list[int]]:
-    """Phones and word2ph (2 per Hanzi, 1 per punctuation mark) of zh-normalised text."""
+def _pypinyin_sentence(sentence: str, version: str) -> tuple[list[str], list[str]]:
+    """Initials and finals of one sentence, g2pW off: pypinyin per word, tone sandhi, erhua (v2)."""
+    initials: list[str] = []
+    finals: list[str] = []
+    for word, pos in pre_merge(pos_cut(sentence)):
+        if pos == "eng":
+            continue
+        sub_initials, sub_finals = _initials_finals(word)
+        for char, final in zip(word, sub_finals, strict=False):
+            if not final:  # a rare Hanzi pypinyin has no reading for; upstream crashes in tone sandhi here
+                raise TextError(f"zh: no reading known for {char!r}; replace it with a common character")
+        sub_finals = modified_tone(word, pos, sub_finals)
+        if version != "v1":
+            sub_initials, sub_finals = _erhua(sub_initials, sub_finals, word, pos)
+        initials += sub_initials
+        finals += sub_finals
+    return initials, finals
+
+
+def _g2pw_sentence(sentence: str, pinyins: list[str | None], g2pw: G2PW) -> tuple[list[str], list[str]]:
+    """Initials and finals of one sentence, g2pW on (chinese2.py): the sentence's readings sliced per jieba word,
+    the polyphonic dictionary's correction, then tone sandhi and erhua."""
+    initials: list[str] = []
+    finals: list[str] = []
+    start = 0
+    for word, pos in pre_merge(pos_cut(sentence)):
+        end = start + len(word)
+        readings, start = pinyins[start:end], end
+        if pos == "eng":
+            continue
+        sub_initials: list[str] = []
+        sub_finals: list[str] = []
+        for i, reading in enumerate(g2pw.correct(word, readings)):
+            char = word[i] if i < len(word) else word
+            if reading is None or (reading[:1].isalpha() and not reading.isascii()):
+                # g2pW answered a label with no pinyin, or pypinyin knows no reading; upstream crashes here
+                raise TextError(f"zh: no reading known for {char!r}; replace it with a common character")
+            if reading[:1].isalpha():
+                sub_initials.append(to_initials(reading))
+                sub_finals.append(to_finals_tone3(reading, neutral_tone_with_five=True))
+            else:  # punctuation reads as itself
+                sub_initials.append(reading)
+                sub_finals.append(reading)
+        sub_finals = modified_tone(word, pos, sub_finals)
+        sub_initials, sub_finals = _erhua(sub_initials, sub_finals, word, pos)
+        initials += sub_initials
+        finals += sub_finals
+    return initials, finals
+
+
+def g2p(norm_text: str, version: str = "v2", g2pw: G2PW | None = None) -> tuple[list[str], list[int]]:
+    """Phones and word2ph (2 per Hanzi, 1 per punctuation mark) of zh-normalised text.
+
+    ``g2pw``: read polyphones with g2pW as upstream's v2 does when its G2PWModel is installed (v1 ignores it).
+    """
     phones: list[str] = []
     word2ph: list[int] = []
-    sentences = [s for s in _AFTER_PUNCT.split(norm_text) if s.strip() != ""]
+    sentences = [_LATIN.sub("", s) for s in _AFTER_PUNCT.split(norm_text) if s.strip() != ""]
+    use_g2pw = g2pw is not None and version != "v1"
+    if use_g2pw:
+        # upstream runs g2pW once on all non-empty sentences of the text (batched), then takes them in order
+        batch = iter(g2pw.readings([s for s in sentences if s]))
     for sentence in sentences:
-        sentence = _LATIN.sub("", sentence)
-        words = pre_merge(pos_cut(sentence))
-        initials: list[str] = []
-        finals: list[str] = []
-        for word, pos in words:
-            if pos == "eng":
-                continue
-            sub_initials, sub_finals = _initials_finals(word)
-            for char, final in zip(word, sub_finals, strict=False):
-                if not final:  # a rare Hanzi pypinyin has no reading for; upstream crashes in tone sandhi here
-                    raise TextError(f"zh: no reading known for {char!r}; replace it with a common character")
-            sub_finals = modified_tone(word, pos, sub_finals)
-            if version != "v1":
-                sub_initials, sub_finals = _erhua(sub_initials, sub_finals, word, pos)
-            initials += sub_initials
-            finals += sub_finals
+        if use_g2pw:
+            pinyins = next(batch) if sentence else []
+            initials, finals = _g2pw_sentence(sentence, pinyins, g2pw)
+        else:
+            initials, finals = _pypinyin_sentence(sentence, version)
         for initial, final in zip(initials, finals, strict=False):
             if initial == final:
                 if initial not in PUNCTUATION:

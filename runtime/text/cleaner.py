@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import TextError
 from .symbols import phones_to_ids, table_version, to_unk
+
+if TYPE_CHECKING:
+    from .zh_g2pw import G2PW
 
 # Upstream cleans a language it has no module for as English text " " (which yields the single phone ",").
 _MODULES = {"v1": ("zh", "ja", "en"), "v2": ("zh", "ja", "en", "ko", "yue")}
@@ -27,17 +31,17 @@ class Cleaned:
     """The normalised text (for zh, what the BERT tokenizer sees)."""
 
 
-def _zh(text: str, version: str) -> tuple[list[str], list[int], str]:
+def _zh(text: str, version: str, g2pw: G2PW | None = None) -> tuple[list[str], list[int], str]:
     from . import chinese, zh_normalize
 
     for mark, symbol in _SPECIAL:
         if mark in text:
             # upstream's clean_special: the mark becomes a comma, then every comma phone becomes the symbol
             norm = zh_normalize.text_normalize(text.replace(mark, ","))
-            phones, word2ph = chinese.g2p(norm, version)
+            phones, word2ph = chinese.g2p(norm, version, g2pw)
             return [symbol if p == "," else p for p in phones], word2ph, norm
     norm = zh_normalize.text_normalize(text)
-    phones, word2ph = chinese.g2p(norm, version)
+    phones, word2ph = chinese.g2p(norm, version, g2pw)
     if len(phones) != sum(word2ph) or len(word2ph) != len(norm):
         raise TextError("zh: phones and characters do not line up")
     return phones, word2ph, norm
@@ -61,8 +65,11 @@ def _ja(text: str, version: str) -> tuple[list[str], None, str]:
     return japanese.g2p(norm), None, norm
 
 
-def clean_text(text: str, language: str, version: str = "v2") -> Cleaned:
-    """Run one language's cleaner on ``text`` as given (no segmentation, no language split)."""
+def clean_text(text: str, language: str, version: str = "v2", g2pw: G2PW | None = None) -> Cleaned:
+    """Run one language's cleaner on ``text`` as given (no segmentation, no language split).
+
+    ``g2pw``: a g2pW reader for Chinese polyphones (v2 only; without it, pypinyin's readings, upstream's g2pW-off).
+    """
     if not isinstance(text, str):
         raise TextError("text must be a string")
     table = table_version(version)
@@ -71,7 +78,7 @@ def clean_text(text: str, language: str, version: str = "v2") -> Cleaned:
     if language in _NOT_YET:
         raise TextError(f"{_NOT_YET[language]} ({language}) is not supported yet")
     if language == "zh":
-        phones, word2ph, norm = _zh(text, table)
+        phones, word2ph, norm = _zh(text, table, g2pw)
     elif language == "en":
         phones, word2ph, norm = _en(text, table)
     else:
