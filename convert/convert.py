@@ -252,7 +252,7 @@ def export_t2s(ctx: Context) -> None:
 
     if ctx.profile.convert.get("onnx", True):
         onnx_path = to_onnx(graph, ctx.staging / "t2s.fp32.onnx")
-        io_names = (["x", "mask", *past], ["logits", *[p.replace("past_", "present_") for p in past]])
+        io_names = (["x", "mask", *past], ["logits", *graph.cache_names(reserved=True)[1]])
         session = OnnxT2S(ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]))
         metrics = logit_metrics(score_tokens(session, *args), reference)
         ctx.report.add(

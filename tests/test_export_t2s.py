@@ -90,3 +90,46 @@ def test_cache_reset_makes_runs_independent(tmp_path):
     first = generate(*args, seed=5).tokens
     assert generate(*args, seed=5).tokens == first  # same seed, fresh cache: same tokens
     assert generate(*args, seed=6).tokens != first
+
+
+def _legacy_onnx_session(graph, tmp_path):
+    """The ONNX form packs had before the reserved cache: the whole grown cache comes back from every call."""
+    from convert.export import common
+
+    past, present = graph.cache_names()
+    dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "total"}}
+    dynamic.update({name: {2: "past"} for name in past} | {name: {2: "total"} for name in present})
+    path = common.to_onnx(graph, tmp_path / "legacy.onnx", ["x", "mask", *past], ["logits", *present], dynamic)
+    return OnnxT2S(ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]))
+
+
+def test_reserved_cache_matches_the_concatenating_graph(tmp_path, monkeypatch):
+    """The ONNX graph attends over reserved buffers with unused slots masked and writes new rows in place; it
+    must compute what a graph that concatenates the cache computes, across buffer growth and multi-row calls."""
+    from tests.conftest import require_conformance
+
+    monkeypatch.setattr(OnnxT2S, "CAPACITY_STEP", 4)  # grow often on a short run
+    graph = T2SGraph.from_checkpoint(load_gpt(require_conformance("v2-tiny") / "gpt.ckpt"))
+    reserved, legacy = _onnx_session(graph, tmp_path), _legacy_onnx_session(graph, tmp_path)
+    openvino = _openvino_session(graph)
+    assert reserved._reserved and not legacy._reserved
+    d_model = graph.layers[0].out.in_features
+    rng = np.random.default_rng(0)
+    calls = [(5, prefill_mask(3, 2))]  # prefill: 3 phones, 2 prompt tokens
+    calls.append((3, np.triu(np.full((3, 3), -np.inf, np.float32), k=1)))  # three rows at once, causal
+    calls += [(1, np.zeros((1, 1), np.float32))] * 9  # then one at a time
+    length = 0
+    for session in (reserved, legacy, openvino):
+        session.reset()
+    for count, own_mask in calls:
+        rows = rng.standard_normal((1, count, d_model)).astype(np.float32)
+        mask = np.concatenate([np.zeros((count, length), np.float32), own_mask.reshape(count, count)], axis=1)
+        mask = mask[None, None]
+        got, want, ov_logits = (s.run(rows, mask) for s in (reserved, legacy, openvino))
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(got, ov_logits, rtol=0, atol=1e-4)
+        length += count
+        # one copy of the cache, in steps of CAPACITY_STEP rows
+        assert reserved._cache[0].shape[2] == -(-length // 4) * 4 and reserved._length == length
+    reserved.reset()
+    assert reserved._length == 0 and reserved._cache[0].shape[2] == 4

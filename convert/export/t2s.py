@@ -7,7 +7,10 @@ attention mask, and the per-layer key/value cache, and returns the last position
   so the cache never leaves the compiled model and the CPU plugin fuses the concat into its attention kernel.
   Prefill and decode are the same graph: prefill feeds all [phones ; prompt] rows with the GPT-SoVITS mask, then
   each decode step feeds one row with an all-zero mask. ``reset_state()`` starts a new utterance.
-- ONNX: the same module with the cache as explicit inputs/outputs, for ONNX Runtime.
+- ONNX: the cache lives in the host's reserved buffers (``runtime.backends.onnxruntime_backend.OnnxT2S``),
+  passed in whole with the unused slots masked; the graph returns only the new rows' keys and values. Attention
+  reads the past and the new rows separately, so no step copies the cache: a concat would write the whole cache
+  again on every token (34 MB per step at 350 cached rows on the full-size model) and hold a second copy of it.
 """
 
 from __future__ import annotations
@@ -44,10 +47,25 @@ class DecoderLayer(nn.Module):
         k = torch.cat([past_k, k], dim=2)
         v = torch.cat([past_v, v], dim=2)
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self._finish(x, attended), k, v
+
+    def forward_reserved(self, x, mask, past_k, past_v):
+        """The ONNX form: ``past_k``/``past_v`` [1, heads, capacity, head_dim] are reserved buffers whose unused
+        slots ``mask`` [1, 1, rows, capacity + rows] hides; returns only the new rows' keys and values."""
+        batch, rows, d_model = x.shape
+        q, k, v = self.qkv(x).view(batch, rows, 3, self.heads, d_model // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        q = q * (d_model // self.heads) ** -0.5
+        scores = torch.cat([q @ past_k.transpose(-1, -2), q @ k.transpose(-1, -2)], dim=-1) + mask
+        probs = torch.softmax(scores, dim=-1)
+        capacity = past_k.shape[2]
+        attended = probs[..., :capacity] @ past_v + probs[..., capacity:] @ v
+        return self._finish(x, attended), k, v
+
+    def _finish(self, x, attended):
+        batch, rows, d_model = x.shape
         attended = self.out(attended.transpose(1, 2).reshape(batch, rows, d_model))
         x = self.norm1(x + attended)
-        x = self.norm2(x + self.ffn_out(F.relu(self.ffn_in(x))))
-        return x, k, v
+        return self.norm2(x + self.ffn_out(F.relu(self.ffn_in(x))))
 
 
 class T2SGraph(nn.Module):
@@ -57,11 +75,14 @@ class T2SGraph(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(DecoderLayer(d_model, heads) for _ in range(n_layer))
         self.predict = nn.Linear(d_model, vocab, bias=False)
+        self.reserved_cache = False
+        """True while exporting the ONNX form (see ``DecoderLayer.forward_reserved``)."""
 
     def forward(self, x, mask, *cache):
         present = []
         for i, layer in enumerate(self.layers):
-            x, k, v = layer(x, mask, cache[2 * i], cache[2 * i + 1])
+            step = layer.forward_reserved if self.reserved_cache else layer
+            x, k, v = step(x, mask, cache[2 * i], cache[2 * i + 1])
             present += [k, v]
         return (self.predict(x[:, -1]), *present)
 
@@ -85,9 +106,11 @@ class T2SGraph(nn.Module):
         graph.load_state_dict(renamed, strict=True)
         return graph.eval()
 
-    def cache_names(self) -> tuple[list[str], list[str]]:
+    def cache_names(self, reserved: bool = False) -> tuple[list[str], list[str]]:
+        """Cache inputs and outputs: past_*/present_* (OpenVINO, before it makes them state), or past_*/new_*
+        (the ONNX form: only the new rows come out)."""
         past = [f"past_{kv}_{i}" for i in range(len(self.layers)) for kv in "kv"]
-        return past, [name.replace("past_", "present_") for name in past]
+        return past, [name.replace("past_", "new_" if reserved else "present_") for name in past]
 
     def example_inputs(self, rows: int = 5, past: int = 3) -> tuple[torch.Tensor, ...]:
         layer = self.layers[0]
@@ -126,9 +149,14 @@ def to_openvino(graph: T2SGraph, stateful: bool = True):
 
 
 def to_onnx(graph: T2SGraph, path: str | Path) -> Path:
-    """Export with the cache as explicit inputs (past_*) and outputs (present_*), dynamic lengths."""
-    past, present = graph.cache_names()
-    dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "total"}}
-    dynamic.update({name: {2: "past"} for name in past})
-    dynamic.update({name: {2: "total"} for name in present})
-    return common.to_onnx(graph, path, ["x", "mask", *past], ["logits", *present], dynamic)
+    """Export the ONNX form: reserved cache buffers in (past_*, [1, heads, capacity, head_dim]), the new rows'
+    keys and values out (new_*, [1, heads, rows, head_dim]), dynamic lengths."""
+    past, new = graph.cache_names(reserved=True)
+    dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "attended"}}
+    dynamic.update({name: {2: "capacity"} for name in past})
+    dynamic.update({name: {2: "rows"} for name in new})
+    graph.reserved_cache = True
+    try:
+        return common.to_onnx(graph, path, ["x", "mask", *past], ["logits", *new], dynamic)
+    finally:
+        graph.reserved_cache = False
