@@ -256,7 +256,7 @@ def test_fresh_import_loads_no_framework_no_nltk_and_no_wordsegment():
         "import socket, sys\n"
         "def refuse(*a, **k):\n"
         "    raise OSError('network access attempted')\n"
-        "class NoSocket(socket.socket):\n"  # a class, so that ssl (imported by inflect's dependencies) subclasses it
+        "class NoSocket(socket.socket):\n"  # a class, so that anything subclassing socket.socket (ssl) still imports
         "    __init__ = refuse\n"
         "socket.socket = NoSocket\n"
         "socket.create_connection = socket.getaddrinfo = refuse\n"

@@ -1,8 +1,9 @@
 """English text normalisation, as upstream ``english.text_normalize`` with ``en_normalization/expend.py``.
 
-Numbers, money, times, units and fractions are spelled out with inflect (upstream used 7.6.0), accents
-are stripped, everything outside ``[ A-Za-z'.,?!-]`` is deleted and capitals after a letter are split off
-(``ChatGPT`` -> ``Chat G P T``). The rules run in upstream's order, and its quirks are kept on purpose:
+Numbers, money, times, units and fractions are spelled out as upstream's inflect 7.6.0 does (by
+``en_numbers``), accents are stripped, everything outside ``[ A-Za-z'.,?!-]`` is deleted and capitals
+after a letter are split off (``ChatGPT`` -> ``Chat G P T``). The rules run in upstream's order, and its
+quirks are kept on purpose:
 
 * the mark map's keys are ``re.escape``-d, so ``[;:：，；]`` and ``["’]`` only ever match those literal
   strings; ``，``, ``；`` and curly quotes are deleted later instead of mapped;
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
+from .en_numbers import number_to_words, ordinal
 from .errors import TextError
 
 # upstream rep_map, matched through re.escape: the two bracket keys are literal strings, not classes
@@ -66,15 +67,8 @@ _NOT_KEPT = re.compile(r"[^ A-Za-z'.,?!\-]")
 _INNER_CAPITAL = re.compile(r"(?<!^)(?<![\s])([A-Z])")
 
 
-@lru_cache(maxsize=1)
-def _engine():
-    import inflect
-
-    return inflect.engine()
-
-
 def _ordinal_with_comma(m: re.Match) -> str:
-    return _engine().ordinal(m.group(1)) + ", "
+    return ordinal(m.group(1)) + ", "
 
 
 def _arithmetic(m: re.Match) -> str:
@@ -90,10 +84,10 @@ def _clock(m: re.Match) -> str:
     period = "a.m." if hours < 12 else "p.m."
     if hours > 12:
         hours -= 12
-    hour_words = _engine().number_to_words(hours)
+    hour_words = number_to_words(hours)
     if minutes == 0:
         return f"{hour_words} o'clock {period}"
-    return f"{hour_words} {_engine().number_to_words(minutes)} {period}"
+    return f"{hour_words} {number_to_words(minutes)} {period}"
 
 
 def _measure(m: re.Match) -> str:
@@ -136,22 +130,22 @@ def _decimal(m: re.Match) -> str:
 
 def _fraction(m: re.Match) -> str:
     numerator, denominator = (int(n) for n in m.group(0).split("/"))
-    words = _engine().number_to_words(numerator)
+    words = number_to_words(numerator)
     if denominator == 1:
         return words
     if denominator == 2:
         return f"{words} {'half' if numerator == 1 else 'halves'}"
-    below = _engine().ordinal(_engine().number_to_words(denominator))
+    below = ordinal(number_to_words(denominator))
     return f"{words} {below}{'s' if numerator > 1 else ''}"
 
 
 def _ordinal(m: re.Match) -> str:
-    return _engine().number_to_words(m.group(0))
+    return number_to_words(m.group(0))
 
 
 def _number(m: re.Match) -> str:
     num = int(m.group(0))
-    say = _engine().number_to_words
+    say = number_to_words
     if 1000 < num < 3000:  # read as a year
         if num == 2000:
             return "two thousand"
@@ -192,11 +186,10 @@ def _expand(text: str) -> str:
 def text_normalize(text: str) -> str:
     """Upstream ``english.text_normalize``: mark map, ``expend.normalize``, then repeated marks collapsed."""
     text = _MARKS_RE.sub(lambda m: _MARKS[m.group()], text)
-    import inflect
-
     try:
         text = _expand(text)
-    except (ValueError, ArithmeticError, inflect.NumOutOfRangeError, inflect.BadNumValueError) as error:
-        # e.g. int() of a number past Python's 4300-digit limit, or one inflect cannot name; upstream crashes
+    except (ValueError, ArithmeticError) as error:
+        # e.g. int() of a number past Python's 4300-digit limit, or en_numbers' NumOutOfRangeError (a number
+        # too large to name) or BadNumValueError, both ValueErrors named as inflect's; upstream crashes
         raise TextError(f"en: cannot read a number in this text ({type(error).__name__})") from None
     return _REPEATED_PUNCT.sub(r"\1", text)
