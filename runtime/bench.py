@@ -58,20 +58,13 @@ def _bench_voice(synth, language: str = "zh") -> Voice:
     rng = np.random.default_rng(0)
     transcript = "This is a reference clip." if language == "en" else "这是一个参考音频。"
     segments = synth.phonemize(transcript, language)
-    gin = _gin(synth)
+    gin = synth.decoder_gin()
     return Voice(
         name="bench", language=language, text="", prompt_tokens=rng.integers(0, 1024, 75),
         phone_ids=np.concatenate([np.asarray(s.phone_ids) for s, _ in segments]),
         bert=np.concatenate([b for _, b in segments], axis=1), ge=(0.3 * rng.standard_normal(gin)).astype(np.float32),
         pack_fingerprint=synth.manifest.fingerprint,
     )  # fmt: skip
-
-
-def _gin(synth) -> int:
-    compiled = synth._compiled("sovits_dec")
-    if synth.backend.name == "openvino":
-        return int(compiled.input("ge").get_partial_shape()[1].get_length())
-    return int(next(i.shape[1] for i in compiled.get_inputs() if i.name == "ge"))
 
 
 def _fixed_steps(segment) -> int:

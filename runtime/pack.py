@@ -23,7 +23,7 @@ from typing import Any
 from edge.errors import UserError
 
 FORMAT = "gsv-edge-pack"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the ONNX GPT returns only new cache rows (new_*), written into reserved buffers
 MANIFEST = "manifest.json"
 BACKENDS = ("openvino", "onnxruntime")
 

@@ -20,11 +20,12 @@ import numpy as np
 
 from edge.errors import UserError
 from runtime.backends import Backend, open_backend
+from runtime.memory import fix_mmap_threshold, release_mapped_pages
 from runtime.pack import Manifest, read_manifest
 from runtime.sampling import SamplingOptions
 from runtime.streaming import ChunkPlan, SegmentStreamer
 from runtime.t2s import T2SEmbeddings, decode_tokens, generate
-from runtime.vocoder import SAMPLE_RATE, synthesize
+from runtime.vocoder import LATENT_CHANNELS, SAMPLE_RATE, synthesize
 from runtime.voices import Voice, load_voice, read_reference_clip
 
 SEGMENT_PAUSE_SECONDS = 0.3
@@ -121,6 +122,7 @@ class Synthesizer:
         """Open a pack (manifest and file hashes checked) with the profile's runtime settings."""
         from edge.profiles import load_profile
 
+        fix_mmap_threshold()  # before the graphs allocate anything (see runtime.memory)
         pack = Path(pack)
         manifest = read_manifest(pack)
         chosen_profile = load_profile(profile or manifest.profile or "laptop")
@@ -143,6 +145,7 @@ class Synthesizer:
             synth = cls(pack, manifest, fallback, synth.voices_dir)
         synth.chunk_plan = ChunkPlan.from_profile(chosen_profile.streaming)
         synth.vocoder_threads = int(settings.get("vocoder_threads", 0) or 0)
+        synth._warm_up_decoder()
         return synth
 
     # --- graphs -------------------------------------------------------------------------------------------
@@ -172,6 +175,24 @@ class Synthesizer:
             threads = self.vocoder_threads if name.startswith("sovits") else 0
             self._sessions[name] = backend.load(self.pack / graph.files[0], threads)
         return self._sessions[name]
+
+    def decoder_gin(self) -> int:
+        """Width of the speaker embedding ``ge`` the SoVITS decoder takes (512 for v1/v2, 1024 for v2Pro)."""
+        compiled = self._compiled("sovits_dec")
+        if self.backend.name == "openvino":
+            return int(compiled.input("ge").get_partial_shape()[1].get_length())
+        return int(next(i.shape[1] for i in compiled.get_inputs() if i.name == "ge"))
+
+    def _warm_up_decoder(self) -> None:
+        """Decode silence once on each window length, at load. OpenVINO repacks the decoder's weights on its
+        first call (about 130 ms for the full-size model), which would otherwise delay the first audio; after that
+        it never reads the weight file it memory-mapped, so those pages are handed back to the system."""
+        decoder, ge = self._session("sovits_dec"), np.zeros((1, self.decoder_gin()), np.float32)
+        for frames in self.chunk_plan.decoder_windows:
+            decoder.run(np.zeros((1, LATENT_CHANNELS, frames), np.float32), ge)
+        graph = self.manifest.graph("sovits_dec", self.backend.name, PRECISION_PREFERENCE)
+        for name in graph.files:
+            release_mapped_pages(self.pack / name)
 
     def _session(self, name: str):
         key = f"session:{name}"

@@ -92,15 +92,15 @@ def test_cache_reset_makes_runs_independent(tmp_path):
     assert generate(*args, seed=6).tokens != first
 
 
-def _legacy_onnx_session(graph, tmp_path):
-    """The ONNX form packs had before the reserved cache: the whole grown cache comes back from every call."""
+def _concatenating_onnx_session(graph, tmp_path):
+    """An ONNX export of the OpenVINO form (the cache concatenated and returned whole), as a second opinion."""
     from convert.export import common
 
     past, present = graph.cache_names()
     dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "total"}}
     dynamic.update({name: {2: "past"} for name in past} | {name: {2: "total"} for name in present})
-    path = common.to_onnx(graph, tmp_path / "legacy.onnx", ["x", "mask", *past], ["logits", *present], dynamic)
-    return OnnxT2S(ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]))
+    path = common.to_onnx(graph, tmp_path / "concat.onnx", ["x", "mask", *past], ["logits", *present], dynamic)
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]), past, present
 
 
 def test_reserved_cache_matches_the_concatenating_graph(tmp_path, monkeypatch):
@@ -110,24 +110,28 @@ def test_reserved_cache_matches_the_concatenating_graph(tmp_path, monkeypatch):
 
     monkeypatch.setattr(OnnxT2S, "CAPACITY_STEP", 4)  # grow often on a short run
     graph = T2SGraph.from_checkpoint(load_gpt(require_conformance("v2-tiny") / "gpt.ckpt"))
-    reserved, legacy = _onnx_session(graph, tmp_path), _legacy_onnx_session(graph, tmp_path)
+    reserved = _onnx_session(graph, tmp_path)
+    concat, past_names, present_names = _concatenating_onnx_session(graph, tmp_path)
     openvino = _openvino_session(graph)
-    assert reserved._reserved and not legacy._reserved
-    d_model = graph.layers[0].out.in_features
+    layer = graph.layers[0]
+    d_model, heads = layer.out.in_features, layer.heads
+    cache = {name: np.zeros((1, heads, 0, d_model // heads), np.float32) for name in past_names}
     rng = np.random.default_rng(0)
     calls = [(5, prefill_mask(3, 2))]  # prefill: 3 phones, 2 prompt tokens
     calls.append((3, np.triu(np.full((3, 3), -np.inf, np.float32), k=1)))  # three rows at once, causal
     calls += [(1, np.zeros((1, 1), np.float32))] * 9  # then one at a time
     length = 0
-    for session in (reserved, legacy, openvino):
-        session.reset()
+    reserved.reset()
+    openvino.reset()
     for count, own_mask in calls:
         rows = rng.standard_normal((1, count, d_model)).astype(np.float32)
         mask = np.concatenate([np.zeros((count, length), np.float32), own_mask.reshape(count, count)], axis=1)
         mask = mask[None, None]
-        got, want, ov_logits = (s.run(rows, mask) for s in (reserved, legacy, openvino))
-        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
-        np.testing.assert_allclose(got, ov_logits, rtol=0, atol=1e-4)
+        got = reserved.run(rows, mask)
+        want, *present = concat.run(["logits", *present_names], {"x": rows, "mask": mask, **cache})
+        cache = dict(zip(past_names, present, strict=True))
+        np.testing.assert_allclose(got, want[0], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(got, openvino.run(rows, mask), rtol=0, atol=1e-4)
         length += count
         # one copy of the cache, in steps of CAPACITY_STEP rows
         assert reserved._cache[0].shape[2] == -(-length // 4) * 4 and reserved._length == length
