@@ -90,6 +90,10 @@ def _ort_options(ort, threads: int):
     # No memory arena: it keeps the largest buffers ever requested. Measured on the full-size GPT (200-token
     # utterances): 65 MB less, and no slower.
     options.enable_cpu_mem_arena = False
+    # ONNX Runtime's worker threads spin after each call by default, on cores OpenVINO's decoder needs next
+    # (the GPT and the encoder hand over to it every chunk). Stopping the spin when a call returns: first audio
+    # 344-354 -> 305-318 ms on 2 cores (the decoder's first window 150 -> 123 ms), GPT steps unchanged.
+    options.add_session_config_entry("session.force_spinning_stop", "1")
     return options
 
 
