@@ -135,18 +135,32 @@ class Synthesizer:
         if backend is None:
             synth.t2s_backend = synth._profile_backend(settings, "t2s", "t2s_backend")
             synth.encoder_backend = synth._profile_backend(settings, "sovits_enc", "sovits_enc_backend")
-        try:
-            synth._session("t2s")
-        except RuntimeError as err:  # OpenVINO failed to compile: try ONNX Runtime if the pack has it
-            if chosen.name != "openvino" or backend == "openvino" or manifest.graph("t2s", "onnxruntime") is None:
-                raise UserError(f"cannot load {pack} with {chosen.name}: {str(err).splitlines()[0]}") from None
-            fallback = open_backend(manifest, settings, "onnxruntime")
-            fallback.reason = f"fallback: openvino failed ({str(err).splitlines()[0][:80]})"
-            synth = cls(pack, manifest, fallback, synth.voices_dir)
-        synth.chunk_plan = ChunkPlan.from_profile(chosen_profile.streaming)
-        synth.vocoder_threads = int(settings.get("vocoder_threads", 0) or 0)
-        synth._warm_up_decoder()
+        reason = synth._open_graphs(chosen_profile)
+        if reason is None:
+            return synth
+        # OpenVINO failed to compile or run the GPT or the decoder: ONNX Runtime, if the pack has it for both
+        has_onnx = all(manifest.graph(name, "onnxruntime") for name in ("t2s", "sovits_enc", "sovits_dec"))
+        if chosen.name != "openvino" or backend == "openvino" or not has_onnx:
+            raise UserError(f"cannot load {pack} with {chosen.name}: {reason}")
+        fallback = open_backend(manifest, settings, "onnxruntime")
+        fallback.reason = f"fallback: openvino failed ({reason[:80]})"
+        synth = cls(pack, manifest, fallback, synth.voices_dir)
+        reason = synth._open_graphs(chosen_profile)
+        if reason is not None:
+            raise UserError(f"cannot load {pack} with onnxruntime either: {reason}")
         return synth
+
+    def _open_graphs(self, profile) -> str | None:
+        """Apply the profile's streaming and thread settings, compile the GPT and warm up the decoder. Returns
+        None, or the first line of the engine's error when it cannot compile or run one of them."""
+        self.chunk_plan = ChunkPlan.from_profile(profile.streaming)
+        self.vocoder_threads = int(profile.runtime.get("vocoder_threads", 0) or 0)
+        try:
+            self._session("t2s")
+            self._warm_up_decoder()
+        except RuntimeError as err:  # both engines raise RuntimeError subclasses for a graph they cannot run
+            return (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return None
 
     # --- graphs -------------------------------------------------------------------------------------------
 

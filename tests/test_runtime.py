@@ -145,6 +145,24 @@ def test_backend_choice_and_fallback(pack, tmp_path):
         Synthesizer.load(pack, backend="tensorrt")
 
 
+def test_a_decoder_openvino_cannot_run_falls_back_at_load(pack, tmp_path, monkeypatch):
+    """The decoder is warmed up at load, so an OpenVINO failure there is caught before any text arrives."""
+    real = Synthesizer._warm_up_decoder
+
+    def broken_on_openvino(self):
+        if self.backend.name == "openvino":
+            raise RuntimeError("Exception from src/plugins/intel_cpu: unsupported convolution\nmore detail")
+        real(self)
+
+    monkeypatch.setattr(Synthesizer, "_warm_up_decoder", broken_on_openvino)
+    synth = Synthesizer.load(pack, voices_dir=tmp_path)
+    assert synth.backend.name == synth.t2s_backend.name == "onnxruntime"
+    reason = "fallback: openvino failed (Exception from src/plugins/intel_cpu: unsupported convolution)"
+    assert synth.backend.reason == reason  # the first line of the engine's error
+    with pytest.raises(UserError, match="cannot load .* with openvino: Exception from src/plugins/intel_cpu"):
+        Synthesizer.load(pack, backend="openvino", voices_dir=tmp_path)  # asked for OpenVINO: no fallback
+
+
 def test_cli_voice_and_say(pack, clip, tmp_path):
     voices = tmp_path / "v"
     add = gsv("voice", "add", "bob", "--pack", pack, "--voices", voices, "--ref", clip, "--text", "今天天气很好",
