@@ -37,6 +37,15 @@ def fix_mmap_threshold(size: int = 128 * 1024) -> bool:
     return bool(libc and libc.mallopt(_M_MMAP_THRESHOLD, size) == 1)
 
 
+def trim_heap() -> None:
+    """Return the heap's free pages to the system (glibc's ``malloc_trim``), e.g. after building a big table
+    whose temporaries are gone: without ``fix_mmap_threshold`` in force (a text-only process) glibc keeps them
+    resident (~34 MB after the Chinese tables are built)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
 def release_mapped_pages(path: str | Path) -> int:
     """Let the kernel drop the resident pages of every read-only memory map of ``path``; returns the bytes
     advised (0 where there is none, or off Linux).

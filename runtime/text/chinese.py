@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from pypinyin import Style, lazy_pinyin
-from pypinyin.contrib.tone_convert import to_finals_tone3, to_initials
-
 from .errors import TextError
 from .symbols import PUNCTUATION
+from .zh_pinyin import Style, lazy_pinyin, to_finals_tone3, to_initials  # pypinyin with compact dictionaries
 from .zh_sandhi import modified_tone, pre_merge
 from .zh_segment import pos_cut
 from .zh_tables import MUST_ERHUA, NOT_ERHUA, PINYIN_PHONES

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 import threading
 
+from runtime.memory import trim_heap
+
 from . import en_data, en_lexicon
 from .en_normalize import text_normalize
 from .en_oov import OovModel
@@ -53,7 +55,7 @@ class _G2p:
         self.words, self.homographs, self.names = lexicon.words, lexicon.homographs, lexicon.names
         self.source = lexicon.source
         self.oov = OovModel(en_data.package_file("g2p_en", "checkpoint20.npz"))
-        _give_back_freed_memory()
+        trim_heap()
 
     def __call__(self, text: str) -> list[str]:
         tokens = tokenize(text)
@@ -114,18 +116,8 @@ class _G2p:
                     from .en_segment import Segmenter
 
                     self._segmenter = Segmenter()  # wordsegment's counts, read from its package, packed
-                    _give_back_freed_memory()
+                    trim_heap()
         return self._segmenter.segment(word)
-
-
-def _give_back_freed_memory() -> None:
-    """Return the heap pages freed after reading the dictionaries to the system (glibc; elsewhere a no-op)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 _lock = threading.RLock()
