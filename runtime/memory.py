@@ -47,8 +47,8 @@ def trim_heap() -> None:
 
 
 def release_mapped_pages(path: str | Path) -> int:
-    """Let the kernel drop the resident pages of every read-only memory map of ``path``; returns the bytes
-    advised (0 where there is none, or off Linux).
+    """Let the kernel drop the resident pages of every read-only shared memory map of ``path``; returns the
+    bytes advised (0 where there is none, or off Linux).
 
     OpenVINO memory-maps an IR's weight file and keeps the map open after compiling, but once its CPU plugin has
     converted and repacked the weights (on the first inference) it does not read that file again; its pages
@@ -63,7 +63,9 @@ def release_mapped_pages(path: str | Path) -> int:
     with open("/proc/self/maps") as maps:
         for line in maps:
             fields = line.split(maxsplit=5)
-            if len(fields) < 6 or fields[5].rstrip("\n") != target or "w" in fields[1]:
+            # Only read-only shared maps: a private map may hold pages written before it was made read-only
+            # (a library's relocated data), which dropping would replace with the file's original bytes.
+            if len(fields) < 6 or fields[5].rstrip("\n") != target or fields[1] != "r--s":
                 continue
             start, end = (int(address, 16) for address in fields[0].split("-"))
             if libc.madvise(start, end - start, mmap.MADV_DONTNEED) == 0:

@@ -42,6 +42,16 @@ def test_released_pages_leave_memory_and_come_back_unchanged(tmp_path):
         del view
 
 
+def test_private_maps_are_left_alone(tmp_path):
+    # a private map's pages may differ from the file (written, like a library's relocated data): never dropped
+    path = tmp_path / "data.bin"
+    np.zeros(1 << 20, np.uint8).tofile(path)
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY) as mapped:
+        mapped[:4] = b"edit"
+        assert release_mapped_pages(path) == 0
+        assert mapped[:4] == b"edit"
+
+
 def _rss_after_freeing_half(fix: bool) -> int:
     """MB still resident after 40 blocks of 2 MB are made and every other one freed, in a fresh process."""
     script = textwrap.dedent(f"""
