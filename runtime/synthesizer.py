@@ -138,7 +138,7 @@ class Synthesizer:
         reason = synth._open_graphs(chosen_profile)
         if reason is None:
             return synth
-        # OpenVINO failed to compile or run the GPT or the decoder: ONNX Runtime, if the pack has it for both
+        # OpenVINO failed to compile or run the GPT or the decoder: ONNX Runtime, if the pack has all three graphs
         has_onnx = all(manifest.graph(name, "onnxruntime") for name in ("t2s", "sovits_enc", "sovits_dec"))
         if chosen.name != "openvino" or backend == "openvino" or not has_onnx:
             raise UserError(f"cannot load {pack} with {chosen.name}: {reason}")

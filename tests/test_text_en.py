@@ -433,12 +433,9 @@ def test_packed_tagger_weights_are_nltks():
     files = en_data.tagger_files()
     tagger = english._model().tagger
     weights = json.loads(files["weights"].read_text(encoding="utf-8"))
-    assert len(tagger._feature) == len(weights)
+    assert len(tagger._keys) == len(weights)  # one key per feature
     for feature, by_tag in weights.items():
-        where = tagger._feature[feature]
-        span = range(where >> 8, (where >> 8) + (where & 0xFF))
-        ours = {tagger.classes[tagger._ids[k]]: tagger._weights[k] for k in span}
-        assert ours == by_tag, feature
+        assert tagger.weights_of(feature) == by_tag, feature
     assert tagger.tagdict == json.loads(files["tagdict"].read_text(encoding="utf-8"))
 
 

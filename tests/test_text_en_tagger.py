@@ -33,10 +33,8 @@ def test_unknown_features_score_zero(tmp_path):
     assert tagger.tag(["cat"]) == [("cat", "A")]  # nothing but bias is known
     assert tagger.tag(["dog", "cat"]) == [("dog", "B"), ("cat", "A")]
     assert tagger._find("i word cat") == -1 and tagger._find("i word dog") >= 0
-    assert "i word cat" not in tagger._feature and tagger._feature.get("i word cat") is None
-    assert tagger._feature["bias"] == 0 << 8 | 2 and tagger._feature["i word dog"] == 2 << 8 | 1
-    with pytest.raises(KeyError):
-        tagger._feature["i word cat"]
+    assert tagger.weights_of("i word cat") is None
+    assert tagger.weights_of("bias") == {"A": 0.5, "B": 0.25} and tagger.weights_of("i word dog") == {"B": 1.0}
     # no weights at all: every class scores 0.0 and the greater tag wins, as in nltk
     assert _model(tmp_path, {"i word dog": {"A": 1.0}}).tag(["cat", "dog"]) == [("cat", "B"), ("dog", "A")]
 
@@ -49,7 +47,7 @@ def test_a_repeated_feature_is_refused(tmp_path):
 
 def test_a_hash_collision_among_the_models_features_is_refused(tmp_path, monkeypatch):
     weights = {"bias": {"A": 1.0}, "i word dog": {"B": 1.0}, "i word cat": {"A": 1.0}}
-    assert len(_model(tmp_path, weights)._feature) == 3
+    assert len(_model(tmp_path, weights)._keys) == 3
     real = en_tagger._digest
     monkeypatch.setattr(en_tagger, "_digest", lambda data: real(data.replace(b"cat", b"dog")))
     with pytest.raises(ValueError, match="same 64-bit hash"):

@@ -167,8 +167,6 @@ class PerceptronTagger:
         self._starts = array("I", np.frombuffer(starts, np.uint32)[order].tobytes())  # by feature number
         self._counts = array("B", counts[order].astype(np.uint8).tobytes())
         del starts, hashes, order, counts
-        self._feature = _FeatureView(self)
-        self._weights = _WeightView(self)
         # tag_features' first 3 (only the tags in them) -> their feature numbers, filled as tag pairs are met
         self._tag_pairs: dict[tuple[str, str], tuple[int, int, int]] = {}
 
@@ -177,6 +175,15 @@ class PerceptronTagger:
         key = int.from_bytes(_key(feature), "little")
         n = bisect.bisect_left(self._keys, key)
         return n if n < len(self._keys) and self._keys[n] == key else -1
+
+    def weights_of(self, feature: str) -> dict[str, float] | None:
+        """The model's weights for ``feature`` by tag, as nltk's ``model.weights[feature]`` (None: unknown)."""
+        n = self._find(feature)
+        if n < 0:
+            return None
+        first, end = self._starts[n], self._starts[n] + self._counts[n]
+        pairs = zip(self._ids[first:end], self._value_ids[first:end], strict=True)
+        return {self.classes[class_id]: self._values[value_id] for class_id, value_id in pairs}
 
     def _find_all(self, feats: Iterable[str]) -> list[int]:
         """``[self._find(f) for f in feats]``, in one search."""
@@ -222,38 +229,3 @@ class PerceptronTagger:
             out.append((word, tag))
             prev2, prev = prev, tag
         return out
-
-
-class _FeatureView:
-    """The known features as a read-only mapping: feature -> (its first weight << 8) | its number of weights."""
-
-    def __init__(self, tagger: PerceptronTagger) -> None:
-        self._tagger = tagger
-
-    def __len__(self) -> int:
-        return len(self._tagger._keys)
-
-    def __contains__(self, feature: object) -> bool:
-        return isinstance(feature, str) and self._tagger._find(feature) >= 0
-
-    def __getitem__(self, feature: str) -> int:
-        n = self._tagger._find(feature)
-        if n < 0:
-            raise KeyError(feature)
-        return self._tagger._starts[n] << 8 | self._tagger._counts[n]
-
-    def get(self, feature: str, default: int | None = None) -> int | None:
-        return self[feature] if feature in self else default
-
-
-class _WeightView:
-    """The weights as a read-only sequence of floats, feature after feature (in the file's order)."""
-
-    def __init__(self, tagger: PerceptronTagger) -> None:
-        self._tagger = tagger
-
-    def __len__(self) -> int:
-        return len(self._tagger._value_ids)
-
-    def __getitem__(self, k: int) -> float:
-        return self._tagger._values[self._tagger._value_ids[k]]
