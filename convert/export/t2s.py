@@ -15,6 +15,7 @@ attention mask, and the per-layer key/value cache, and returns the last position
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,8 @@ class DecoderLayer(nn.Module):
         self.ffn_in = nn.Linear(d_model, 4 * d_model)
         self.ffn_out = nn.Linear(4 * d_model, d_model)
         self.norm2 = nn.LayerNorm(d_model, eps=LAYER_NORM_EPS)
+        self.query_scale_folded = False
+        """True once ``fold_query_scale`` has scaled the q weights (only ever on the copy ONNX export makes)."""
 
     def forward(self, x, mask, past_k, past_v):
         batch, rows, d_model = x.shape
@@ -51,15 +54,34 @@ class DecoderLayer(nn.Module):
 
     def forward_reserved(self, x, mask, past_k, past_v):
         """The ONNX form: ``past_k``/``past_v`` [1, heads, capacity, head_dim] are reserved buffers whose unused
-        slots ``mask`` [1, 1, rows, capacity + rows] hides; returns only the new rows' keys and values."""
-        batch, rows, d_model = x.shape
-        q, k, v = self.qkv(x).view(batch, rows, 3, self.heads, d_model // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
-        q = q * (d_model // self.heads) ** -0.5
+        slots ``mask`` [1, 1, rows, capacity + rows] hides; returns only the new rows' keys and values.
+
+        Written for a small graph, since a decode step is one row and ONNX Runtime pays per node: batch 1 and
+        constant reshapes (no Shape/Gather chains), one Split for q|k|v, and the 1/sqrt(head_dim) query scale
+        folded into the q rows of the projection by ``to_onnx`` (measured on the full-size GPT: 2383 → 1495
+        nodes, 4.4 → 3.9 ms per token).
+        """
+        d_model = x.shape[-1]
+        heads, head_dim = self.heads, d_model // self.heads
+        q, k, v = self.qkv(x).view(1, -1, 3 * heads, head_dim).transpose(1, 2).split(heads, dim=1)
+        if not self.query_scale_folded:
+            q = q * head_dim**-0.5
         scores = torch.cat([q @ past_k.transpose(-1, -2), q @ k.transpose(-1, -2)], dim=-1) + mask
         probs = torch.softmax(scores, dim=-1)
         capacity = past_k.shape[2]
         attended = probs[..., :capacity] @ past_v + probs[..., capacity:] @ v
-        return self._finish(x, attended), k, v
+        attended = self.out(attended.transpose(1, 2).reshape(1, -1, d_model))
+        x = self.norm1(x + attended)
+        return self.norm2(x + self.ffn_out(F.relu(self.ffn_in(x)))), k, v
+
+    @torch.no_grad()
+    def fold_query_scale(self) -> None:
+        """Scale the q rows of the packed projection by 1/sqrt(head_dim), so attention needs no multiply."""
+        d_model = self.out.in_features
+        scale = (d_model // self.heads) ** -0.5
+        self.qkv.weight[:d_model] *= scale
+        self.qkv.bias[:d_model] *= scale
+        self.query_scale_folded = True
 
     def _finish(self, x, attended):
         batch, rows, d_model = x.shape
@@ -155,8 +177,8 @@ def to_onnx(graph: T2SGraph, path: str | Path) -> Path:
     dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "attended"}}
     dynamic.update({name: {2: "capacity"} for name in past})
     dynamic.update({name: {2: "rows"} for name in new})
+    graph = copy.deepcopy(graph)  # the caller's graph keeps its weights (the OpenVINO form scales q itself)
     graph.reserved_cache = True
-    try:
-        return common.to_onnx(graph, path, ["x", "mask", *past], ["logits", *new], dynamic)
-    finally:
-        graph.reserved_cache = False
+    for layer in graph.layers:
+        layer.fold_query_scale()
+    return common.to_onnx(graph, path, ["x", "mask", *past], ["logits", *new], dynamic)
