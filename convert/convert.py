@@ -82,6 +82,13 @@ class Context:
         return self.options.sovits_format or self.profile.convert["sovits_weight_format"]
 
     @property
+    def sovits_enc_onnx_format(self) -> str:
+        """The ONNX encoder's weights; ``--sovits-format fp32`` keeps them fp32 too (an all-fp32 pack)."""
+        if self.options.sovits_format == "fp32":
+            return "fp32"
+        return self.profile.convert.get("sovits_enc_onnx_format", "fp32")
+
+    @property
     def precision_hint(self) -> dict[str, str]:
         """OpenVINO compile config for measuring shipped precisions the way the device will run them."""
         hint = self.profile.runtime.get("inference_precision", "auto")
@@ -359,20 +366,43 @@ def export_sovits(ctx: Context) -> None:
         enc_path = export.encoder_to_onnx(export.SoVITSEncoderGraph(reference), ctx.staging / "sovits_enc.fp32.onnx")
         dec_path = export.decoder_to_onnx(export.SoVITSDecoderGraph(reference), ctx.staging / "sovits_dec.fp32.onnx")
         providers = ["CPUExecutionProvider"]
-        onnx_audio = audio_of(
-            OnnxSoVITSEncoder(ort.InferenceSession(str(enc_path), providers=providers)),
-            OnnxSoVITSDecoder(ort.InferenceSession(str(dec_path), providers=providers)),
-        )
+        onnx_decoder = OnnxSoVITSDecoder(ort.InferenceSession(str(dec_path), providers=providers))
+        onnx_audio = audio_of(OnnxSoVITSEncoder(ort.InferenceSession(str(enc_path), providers=providers)), onnx_decoder)
         snr = snr_db(onnx_audio, expected)
         ctx.report.add(
             Check("sovits", "onnxruntime", "fp32", "reference", {"snr_db": snr}, snr >= SOVITS_FP32_MIN_SNR_DB)
         )
+        if ctx.sovits_enc_onnx_format == "int8":
+            enc_path = _int8_onnx_encoder(ctx, reference, enc_path, lambda enc: audio_of(enc, onnx_decoder), onnx_audio)
+        precision = enc_path.name.split(".")[1]
         ctx.graphs.append(
-            GraphFile("sovits_enc", "onnxruntime", "fp32", [enc_path.name], export.ENC_INPUTS, export.ENC_OUTPUTS)
+            GraphFile("sovits_enc", "onnxruntime", precision, [enc_path.name], export.ENC_INPUTS, export.ENC_OUTPUTS)
         )
         ctx.graphs.append(
             GraphFile("sovits_dec", "onnxruntime", "fp32", [dec_path.name], export.DEC_INPUTS, export.DEC_OUTPUTS)
         )
+
+
+def _int8_onnx_encoder(ctx: Context, reference, fp32_path: Path, audio_with, fp32_audio) -> Path:
+    """The ONNX encoder with its FFN weights in 8 bits (see ``quantize_sovits_encoder_onnx``), checked against
+    the fp32 one through the same decoder; replaces the fp32 file in the pack."""
+    import onnxruntime as ort
+
+    from convert.export import sovits as export
+    from convert.quantize import quantize_sovits_encoder_onnx
+    from convert.report import snr_db
+    from runtime.backends.onnxruntime_backend import OnnxSoVITSEncoder
+
+    matmul_path = export.encoder_to_onnx(
+        export.SoVITSEncoderGraph(export.with_ffn_matmuls(reference)), ctx.staging / "sovits_enc.matmul.onnx"
+    )
+    int8_path = quantize_sovits_encoder_onnx(matmul_path, ctx.staging / "sovits_enc.int8.onnx", export.FFN_MATMUL)
+    session = ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"])
+    snr = snr_db(audio_with(OnnxSoVITSEncoder(session)), fp32_audio)
+    ctx.report.add(Check("sovits_enc", "onnxruntime", "int8", "fp32", {"snr_db": snr}))
+    matmul_path.unlink()
+    fp32_path.unlink()  # verified against the reference above; the device gets the 8-bit file
+    return int8_path
 
 
 # --- voice-side graphs ---------------------------------------------------------------------------------------

@@ -60,3 +60,37 @@ def quantize_bert(model, samples: list[dict]):
     import nncf
 
     return nncf.quantize(model, nncf.Dataset(samples), subset_size=len(samples), model_type=nncf.ModelType.TRANSFORMER)
+
+
+SOVITS_ENC_ONNX_FORMATS = ("fp32", "int8")
+
+
+def quantize_sovits_encoder_onnx(source, target, node_filter: str):
+    """8-bit weights for the MatMuls of the ONNX sovits_enc whose names contain ``node_filter`` (its FFNs, made
+    MatMuls by ``export.sovits.with_ffn_matmuls``), symmetric in blocks of 32, activations quantized per block
+    at run time (accuracy level 4: ONNX Runtime's int8 kernels).
+
+    Measured on the full-size demo model, prior vs fp32: 40 dB SNR at the fp32 encoder's speed; blocks of 128
+    gave 38.5 dB; 8-bit weights everywhere else too gave 33-37 dB for 8 MB more saved.
+    """
+    import logging
+
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    model = onnx.load(str(source))
+    others = [n.name for n in model.graph.node if n.op_type == "MatMul" and node_filter not in n.name]
+    root = logging.getLogger()
+    level, root.level = root.level, logging.ERROR  # ORT logs every node it quantizes
+    try:
+        quantizer = MatMulNBitsQuantizer(
+            model, bits=8, block_size=32, is_symmetric=True, accuracy_level=4, nodes_to_exclude=others
+        )
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(target))
+    finally:
+        root.level = level
+    quantized = [n for n in onnx.load(str(target)).graph.node if n.op_type == "MatMulNBits"]
+    if not quantized:
+        raise RuntimeError(f"no MatMul named *{node_filter}* was quantized in {source}")
+    return target

@@ -343,7 +343,11 @@ def convert(
         str | None, typer.Option("--weight-format", help="Override the GPT weights: int8, int4, fp16 or fp32.")
     ] = None,
     sovits_format: Annotated[
-        str | None, typer.Option("--sovits-format", help="Override the SoVITS weights: fp16, int8 or fp32.")
+        str | None,
+        typer.Option(
+            "--sovits-format",
+            help="Override the SoVITS weights: fp16, int8 or fp32 (fp32 keeps the ONNX encoder fp32 too).",
+        ),
     ] = None,
     hubert: Annotated[
         Path | None, typer.Option(help="chinese-hubert-base folder: adds the graph that enrolls voices on the device.")

@@ -33,7 +33,8 @@ class Profile:
     description: str
     """One line for humans."""
     convert: dict[str, Any]
-    """Precisions to produce: t2s_weight_format, sovits_weight_format, bert_weight_format, onnx."""
+    """Precisions to produce: t2s_weight_format, sovits_weight_format, bert_weight_format, onnx, and
+    sovits_enc_onnx_format (optional, fp32 when absent)."""
     runtime: dict[str, Any]
     """backend, device, threads (0 = all cores), inference_precision."""
     streaming: dict[str, Any]
@@ -75,6 +76,8 @@ def _validate(data: dict[str, Any], where: str) -> Profile:
     for key, allowed in WEIGHT_FORMATS.items():
         if convert.get(key) not in allowed:
             raise UserError(f"profile {where}: convert.{key} must be one of {', '.join(allowed)}")
+    if convert.get("sovits_enc_onnx_format", "fp32") not in ("fp32", "int8"):
+        raise UserError(f"profile {where}: convert.sovits_enc_onnx_format must be fp32 or int8")
     if runtime.get("backend") not in BACKENDS:
         raise UserError(f"profile {where}: runtime.backend must be one of {', '.join(BACKENDS)}")
     if runtime.get("inference_precision", "auto") not in PRECISIONS:

@@ -109,3 +109,27 @@ def test_window_decode_matches_whole_decode():
     # without context the window edges are visibly wrong: the context is what makes it match
     bare = np.concatenate([decoder.run(z_p[:, :, a : a + 24].copy(), ge[None]) for a in range(0, 160, 24)])
     assert snr_db(bare[: len(whole)], whole) < 40
+
+
+@pytest.mark.parametrize(
+    ("kernel", "dilation", "padding", "bias"), [(1, 1, 0, True), (3, 1, 0, True), (5, 2, 4, False)]
+)
+def test_conv_as_matmul_computes_the_convolution(kernel, dilation, padding, bias):
+    torch.manual_seed(kernel)
+    conv = torch.nn.Conv1d(6, 4, kernel, dilation=dilation, padding=padding, bias=bias)
+    x = torch.randn(1, 6, 17)
+    with torch.no_grad():
+        np.testing.assert_allclose(export.ConvAsMatMul(conv)(x).numpy(), conv(x).numpy(), rtol=0, atol=1e-5)
+
+
+def test_encoder_with_ffn_matmuls_computes_the_same_prior(variant_dir):
+    cases = load_cases(variant_dir)
+    reference = export.load_reference(load_sovits(variant_dir / "sovits.pth"))
+    rewritten = export.with_ffn_matmuls(reference)
+    assert any(isinstance(m, export.ConvAsMatMul) for m in rewritten.modules())
+    assert not any(isinstance(m, export.ConvAsMatMul) for m in reference.modules())  # the original is untouched
+    args = torch.from_numpy(cases["codes"])[None], torch.from_numpy(cases["tgt_phones"])[None]
+    ge = torch.from_numpy(_ge(reference, cases))[None]
+    with torch.no_grad():
+        for want, got in zip(reference.encode(*args, ge), rewritten.encode(*args, ge), strict=True):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-5)

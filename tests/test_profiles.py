@@ -50,6 +50,7 @@ def test_custom_profile_file_is_validated(tmp_path):
         ("decoder_windows = [96]", "decoder_windows = 96", "streaming.decoder_windows must be a list"),
         ("decoder_windows = [96]", "decoder_windows = []", "streaming.decoder_windows must be a list"),
         ('sovits_enc_backend = "onnxruntime"', 'sovits_enc_backend = "tvm"', "runtime.sovits_enc_backend must be"),
+        ('sovits_enc_onnx_format = "int8"', 'sovits_enc_onnx_format = "int4"', "sovits_enc_onnx_format must be"),
     ],
 )
 def test_streaming_and_thread_settings_are_validated(tmp_path, old, new, message):
