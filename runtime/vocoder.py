@@ -6,7 +6,7 @@ frame into 640 samples, so one token is 1280 samples of 32 kHz audio at speed 1.
 ``sovits_enc`` gives the prior (m, logs) for the tokens; here it is resampled for speed and sampled,
 z_p = m + N(0,1)·exp(logs)·noise_scale; ``sovits_dec`` turns z_p into audio. The decoder is convolutional with
 a finite reach, so a window of frames decoded with ``DECODER_CONTEXT_FRAMES`` of context on each side matches
-a whole decode (≥ 95 dB on the demo model), which is what streaming relies on.
+a whole decode, which is what streaming relies on.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ SAMPLES_PER_FRAME = 640
 FRAMES_PER_TOKEN = 2
 SAMPLES_PER_TOKEN = SAMPLES_PER_FRAME * FRAMES_PER_TOKEN
 LATENT_CHANNELS = 192
-DECODER_CONTEXT_FRAMES = 16
+# Context on each side of a window's kept frames. Measured on the full-size demo decoder, 350 frames through
+# 96-frame windows against one whole decode: 12 frames give 77 dB SNR (60 dB in the worst 20 ms), 16 give
+# 103 dB, 8 give 55 dB (37 dB worst). 12 lets a 96-frame window keep 72 frames instead of 64: 11 % fewer calls.
+DECODER_CONTEXT_FRAMES = 12
 # The decoder only ever runs on windows of these lengths (frames; 0.96 to 2.88 s), except for utterances shorter
 # than the smallest: OpenVINO's CPU plugin keeps buffers for every input shape it has seen (measured: +840 MB
 # after 40 calls of random lengths, +180 MB for one length, and still about +40 MB for each further fixed
@@ -133,7 +136,7 @@ def decode_span(
     left = max(0, start - max(left_context, DECODER_CONTEXT_FRAMES))
     fits = [size for size in windows if size >= right - left]
     if not fits:  # longer than the largest window: several of them
-        return _windows(decoder, z_p[:, :, :right], ge_row, start, end + tail, windows[-1])
+        return _windows(decoder, z_p[:, :, :right], ge_row, start, end, windows[-1], tail)
     size = fits[0]
     if final and size > frames:  # an utterance shorter than the window: windows that fit inside it
         smaller = [w for w in windows if w <= frames]
@@ -148,16 +151,18 @@ def decode_span(
     return audio[(start - first) * SAMPLES_PER_FRAME : (end + tail - first) * SAMPLES_PER_FRAME]
 
 
-def _windows(decoder, z_p, ge_row, start: int, end: int, size: int) -> np.ndarray:
+def _windows(decoder, z_p, ge_row, start: int, end: int, size: int, tail: int = 0) -> np.ndarray:
     """Frames [start, end) through windows of exactly ``size`` frames (z_p has at least ``size``), each kept
-    where it has DECODER_CONTEXT_FRAMES of context on both sides or reaches an edge of z_p."""
+    where it has DECODER_CONTEXT_FRAMES of context on both sides or reaches an edge of z_p; then up to ``tail``
+    frames more from the last window (less right context: cross-fade material, not worth a window of its own)."""
     frames, context = z_p.shape[-1], DECODER_CONTEXT_FRAMES
     pieces = []
     while start < end:
         stop = min(start + size - 2 * context, end)
         first = min(max(0, start - context), frames - size)
         audio = decoder.run(np.ascontiguousarray(z_p[:, :, first : first + size]), ge_row)
-        pieces.append(audio[(start - first) * SAMPLES_PER_FRAME : (stop - first) * SAMPLES_PER_FRAME])
+        keep = min(end + tail, first + size) if stop == end else stop
+        pieces.append(audio[(start - first) * SAMPLES_PER_FRAME : (keep - first) * SAMPLES_PER_FRAME])
         start = stop
     return np.concatenate(pieces)
 

@@ -57,7 +57,9 @@ def test_sovits_graphs_reproduce_upstream(variant_dir, backend, tmp_path):
     for name, audio in runs.items():
         assert audio.shape == cases[name].shape, name
         assert snr_db(audio, cases[name]) >= 60, name
-        np.testing.assert_allclose(audio, cases[name], rtol=0, atol=1e-4, err_msg=name)
+        # 2e-4: an utterance this short is decoded in 48-frame windows with 12 frames of context, which is
+        # 101 dB from one whole decode here (max 1.5e-4 at peak 1.0; 16 frames of context: 107 dB, 4e-5)
+        np.testing.assert_allclose(audio, cases[name], rtol=0, atol=2e-4, err_msg=name)
 
 
 def test_host_resample_matches_torch():

@@ -133,6 +133,36 @@ def test_stream_at_other_speeds(synth, segment_inputs, speed):
     assert snr_db(np.concatenate(pieces), expected) >= 60
 
 
+def test_chunks_come_in_whole_decoder_windows():
+    # A 96-frame call keeps 72 new frames (12 of context each side) = 36 tokens, and costs the same for fewer
+    laptop = ChunkPlan(first_chunk_tokens=12, chunk_tokens=72, left_context_tokens=6, decoder_windows=(96,))
+    assert laptop.tokens_per_window == 36
+    assert [laptop.next_chunk(n) for n in (12, 36, 72)] == [36, 72, 72]
+    assert ChunkPlan(chunk_tokens=100, decoder_windows=(96,)).next_chunk(72) == 72  # rounded down to 2 windows
+    small = ChunkPlan(first_chunk_tokens=8, chunk_tokens=32, decoder_windows=(96,))  # below one window: as asked
+    assert [small.next_chunk(n) for n in (8, 16, 32)] == [16, 32, 32]
+
+
+def test_a_streamed_sentence_spends_no_decoder_call_on_a_partial_window():
+    class Prior:
+        def run(self, codes, phones, ge):
+            return np.zeros((192, 2 * codes.shape[1]), np.float32), np.zeros((192, 2 * codes.shape[1]), np.float32)
+
+    class Counted:
+        calls = 0
+
+        def run(self, z_p, ge):
+            Counted.calls += 1
+            return np.zeros(z_p.shape[-1] * SAMPLES_PER_FRAME, np.float32)
+
+    plan = ChunkPlan(first_chunk_tokens=12, chunk_tokens=72, left_context_tokens=6, decoder_windows=(96,))
+    pieces, streamer = _stream(Prior(), Counted(), np.arange(168) % 1024, [1, 2, 3], np.zeros(512), plan)
+    assert sum(len(p) for p in pieces) == 336 * SAMPLES_PER_FRAME
+    # chunks of 12, 36 and 72 tokens, then the last 48: 1 + 1 + 2 + 2 calls (the 20 ms cross-fade tail rides
+    # on the last window of a chunk instead of costing one more)
+    assert streamer.chunks == 4 and Counted.calls == 6
+
+
 def test_ready_frames_is_every_frame_the_settled_prior_can_make():
     for speed in (0.5, 0.8, 1.0, 1.25, 2.0, 3.7):
         for settled in range(1, 60):
