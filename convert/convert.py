@@ -374,7 +374,7 @@ def export_sovits(ctx: Context) -> None:
         )
         if ctx.sovits_enc_onnx_format == "int8":
             enc_path = _int8_onnx_encoder(ctx, reference, enc_path, lambda enc: audio_of(enc, onnx_decoder), onnx_audio)
-        precision = enc_path.name.split(".")[1]
+        precision = ctx.sovits_enc_onnx_format
         ctx.graphs.append(
             GraphFile("sovits_enc", "onnxruntime", precision, [enc_path.name], export.ENC_INPUTS, export.ENC_OUTPUTS)
         )
