@@ -62,9 +62,6 @@ def quantize_bert(model, samples: list[dict]):
     return nncf.quantize(model, nncf.Dataset(samples), subset_size=len(samples), model_type=nncf.ModelType.TRANSFORMER)
 
 
-SOVITS_ENC_ONNX_FORMATS = ("fp32", "int8")
-
-
 def quantize_sovits_encoder_onnx(source, target, node_filter: str):
     """8-bit weights for the MatMuls of the ONNX sovits_enc whose names contain ``node_filter`` (its FFNs, made
     MatMuls by ``export.sovits.with_ffn_matmuls``), symmetric in blocks of 32, activations quantized per block
