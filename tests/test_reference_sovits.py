@@ -88,3 +88,27 @@ def test_v2pro_needs_its_speaker_verification_embedding():
     cases = load_cases(require_conformance("v2pro-tiny"))
     with pytest.raises(ValueError, match="sv_emb"):
         model.compute_ge(_t(cases["spec"]))
+
+
+@pytest.mark.parametrize("length", [1, 2, 4, 5, 9, 10, 33])
+def test_relative_position_band_conversions(length):
+    """The pad-and-reshape conversions between the 2w+1 relative-position band and the full [T, T] matrix
+    agree with their definition, element by element, for lengths shorter and longer than the band."""
+    from convert.reference.attentions import MultiHeadAttention
+
+    window = 4
+    attention = MultiHeadAttention(8, 8, heads=2, window=window)
+    generator = torch.Generator().manual_seed(length)
+    band = torch.randn(1, 2, length, 2 * window + 1, generator=generator)
+    full = torch.randn(1, 2, length, length, generator=generator)
+
+    expected_full = torch.zeros(1, 2, length, length)
+    expected_band = torch.zeros(1, 2, length, 2 * window + 1)
+    for i in range(length):
+        for j in range(length):
+            if abs(j - i) <= window:
+                expected_full[..., i, j] = band[..., i, j - i + window]
+                expected_band[..., i, j - i + window] = full[..., i, j]
+
+    assert torch.equal(attention._band_to_full(band, full), expected_full)
+    assert torch.equal(attention._full_to_band(full), expected_band)

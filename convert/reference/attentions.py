@@ -46,38 +46,40 @@ class MultiHeadAttention(nn.Module):
             self.emb_rel_v = nn.Parameter(torch.zeros(1, 2 * window + 1, self.head_dim))
 
     def _split(self, x):  # [B, C, T] → [B, H, T, D]
-        batch, _, length = x.shape
-        return x.view(batch, self.heads, self.head_dim, length).transpose(2, 3)
+        # (not unflatten: the ONNX exporter would freeze T at the example length)
+        return x.view(x.shape[0], self.heads, self.head_dim, -1).transpose(2, 3)
 
     def forward(self, x, context):
         q = self._split(self.conv_q(x)) / math.sqrt(self.head_dim)
         k, v = self._split(self.conv_k(context)), self._split(self.conv_v(context))
         scores = q @ k.transpose(-2, -1)
         if self.window is not None:
-            scores = scores + self._band_to_full(q @ self.emb_rel_k[0].T)
+            scores = scores + self._band_to_full(q @ self.emb_rel_k[0].T, scores)
         weights = torch.softmax(scores, dim=-1)
         out = weights @ v
         if self.window is not None:
             out = out + self._full_to_band(weights) @ self.emb_rel_v[0]
-        batch, _, length, _ = out.shape
-        return self.conv_o(out.transpose(2, 3).reshape(batch, -1, length))
+        return self.conv_o(out.transpose(2, 3).flatten(1, 2))
 
-    def _relative_index(self, length: int) -> torch.Tensor:
-        """[T, T] index into the 2w+1 band for each (i, j); pairs beyond the window point at an extra zero slot."""
-        offset = torch.arange(length)[None, :] - torch.arange(length)[:, None] + self.window
-        return torch.where((offset >= 0) & (offset <= 2 * self.window), offset, 2 * self.window + 1)
-
-    def _band_to_full(self, band):  # [B, H, T, 2w+1] → [B, H, T, T]
-        length = band.shape[2]
-        band = F.pad(band, (0, 1))  # the zero slot
-        index = self._relative_index(length).expand(*band.shape[:2], length, length)
-        return torch.gather(band, -1, index)
+    # Relative terms live on a band of 2w+1 diagonals. Both conversions below move between the band [T, 2w+1]
+    # and the full [T, T] matrix by padding rows and re-reading the flat buffer with a row length one longer or
+    # one shorter, which shifts row i by i places: no index tensors, only pads, reshapes and slices. (Sizes
+    # that depend on T come from cat/reshape, never from F.pad or unflatten, which an export would freeze.)
+    def _band_to_full(self, band, like):  # [B, H, T, 2w+1] → [B, H, T, T] (shaped like ``like``):
+        # full[i, j] = band[i, j - i + w] for |j - i| ≤ w, else 0
+        length, w = band.shape[2], self.window
+        rows = torch.cat([band, torch.zeros_like(like)], dim=-1).flatten(2)  # rows of T + 2w + 1: band, zeros
+        # read back in rows of T + 2w: row i moves i places right, band[i, r] lands at column i + r
+        skewed = rows[:, :, : length * (length + 2 * w)].reshape(-1, self.heads, length, length + 2 * w)
+        return skewed[:, :, :, w : w + length]
 
     def _full_to_band(self, full):  # [B, H, T, T] → [B, H, T, 2w+1]: band[i, r] = full[i, i + r - w]
         length, w = full.shape[2], self.window
-        padded = F.pad(full, (w, w))
-        index = (torch.arange(length)[:, None] + torch.arange(2 * w + 1)[None, :]).expand(*full.shape[:2], -1, -1)
-        return torch.gather(padded, -1, index)
+        rows = F.pad(full, (w, w + 1)).flatten(2)  # rows of T + 2w + 1: full[i, j] at column j + w
+        rows = torch.cat([rows, torch.zeros_like(full[:, :, 0])], dim=-1)  # T more: the last row's reach
+        # read back in rows of T + 2w + 2: row i moves i places left, column i + r lands at r
+        skewed = rows.reshape(-1, self.heads, length, length + 2 * w + 2)
+        return skewed[:, :, :, : 2 * w + 1]
 
 
 class FFN(nn.Module):
