@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 
+from edge.profiles import load_profile
 from runtime.streaming import ChunkPlan, SegmentStreamer, ready_frames
 from runtime.synthesizer import SpeechOptions, Synthesizer
 from runtime.vocoder import SAMPLES_PER_FRAME, FrameNoise, frames_for, prior_sample, sample_positions, synthesize
@@ -112,7 +113,7 @@ def test_a_stream_runs_the_decoder_on_the_profiles_window_lengths_only(synth, se
         pieces, streamer = _stream(encoder, Logged(), tokens, phones, ge, plan)
         assert streamer.chunks >= 3 and set(lengths) <= set(windows) and len(lengths) >= streamer.chunks
         assert sum(len(p) for p in pieces) == frames_for(len(tokens)) * SAMPLES_PER_FRAME
-    assert synth.chunk_plan.decoder_windows == (96,)  # the laptop profile's
+    assert synth.chunk_plan.decoder_windows == (88,)  # the laptop profile's
 
 
 @pytest.mark.parametrize("speed", [0.8, 1.25])
@@ -161,6 +162,14 @@ def test_a_streamed_sentence_spends_no_decoder_call_on_a_partial_window():
     # chunks of 12, 36 and 72 tokens, then the last 48: 1 + 1 + 2 + 2 calls (the 20 ms cross-fade tail rides
     # on the last window of a chunk instead of costing one more)
     assert streamer.chunks == 4 and Counted.calls == 6
+
+    # The laptop profile's 88-frame windows keep 32 new tokens a call: chunks of 12, 32 and 64 tokens, then the
+    # last 60, still 6 calls, but of 88 frames (528 decoded frames instead of 576 for the same 336)
+    Counted.calls = 0
+    laptop = ChunkPlan.from_profile(load_profile("laptop").streaming)
+    pieces, streamer = _stream(Prior(), Counted(), np.arange(168) % 1024, [1, 2, 3], np.zeros(512), laptop)
+    assert sum(len(p) for p in pieces) == 336 * SAMPLES_PER_FRAME
+    assert laptop.decoder_windows == (88,) and streamer.chunks == 4 and Counted.calls == 6
 
 
 def test_ready_frames_is_every_frame_the_settled_prior_can_make():
