@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 import onnxruntime as ort
 import openvino as ov
@@ -134,6 +136,30 @@ def test_reserved_cache_matches_the_concatenating_graph(tmp_path, monkeypatch):
         np.testing.assert_allclose(got, openvino.run(rows, mask), rtol=0, atol=1e-4)
         length += count
         # one copy of the cache, in steps of CAPACITY_STEP rows
-        assert reserved._cache[0].shape[2] == -(-length // 4) * 4 and reserved._length == length
+        assert reserved._cache[0].array.shape[2] == -(-length // 4) * 4 and reserved._length == length
     reserved.reset()
-    assert reserved._length == 0 and reserved._cache[0].shape[2] == 4
+    assert reserved._length == 0 and reserved._cache[0].array.shape[2] == 4
+
+
+@pytest.mark.parametrize("remap", [True, False], ids=["in-place", "copy-fallback"])
+def test_kv_buffer_grows_keeping_every_heads_rows(monkeypatch, remap):
+    """A cache buffer grows in place (its memory map remapped, each head's rows moved to its new offset) or,
+    where maps cannot be resized, by copying into a new one; either way each head keeps its rows."""
+    from runtime.backends import onnxruntime_backend
+
+    if not remap:
+
+        class FixedSizeMap(mmap.mmap):
+            def resize(self, newsize):
+                raise SystemError("mremap() is not available here")
+
+        monkeypatch.setattr(onnxruntime_backend.mmap, "mmap", FixedSizeMap)
+    heads, head_dim = 3, 4
+    buffer = onnxruntime_backend.KVBuffer(heads, head_dim, capacity=4)
+    rows = np.arange(heads * 3 * head_dim, dtype=np.float32).reshape(1, heads, 3, head_dim) + 1
+    buffer.array[:, :, :3] = rows
+    for capacity in (8, 12, 40):
+        buffer.grow(capacity, kept=3)
+        assert buffer.array.shape == (1, heads, capacity, head_dim) and buffer.capacity == capacity
+        np.testing.assert_array_equal(buffer.array[:, :, :3], rows)
+        assert np.isfinite(buffer.array).all()  # unused slots are masked, but must not turn scores into NaN
