@@ -88,9 +88,11 @@ def _sound(report: Diagnosis) -> None:
 
 def _pack(report: Diagnosis, pack: Path, backend: str | None) -> None:
     from edge.errors import UserError
+    from runtime.pack import read_manifest
     from runtime.synthesizer import PRECISION_PREFERENCE, Synthesizer
 
     try:
+        read_manifest(pack, full=True)  # every file hashed, even those an earlier run found unchanged
         synth = Synthesizer.load(pack, backend=backend)
     except UserError as err:
         report.add("pack", "missing", str(err))

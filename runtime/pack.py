@@ -9,13 +9,18 @@ A pack is a folder::
     report.json            accuracy report of the conversion
     MODEL_CARD.md
 
-Every file is listed with its sha256 so the runtime can tell a damaged or edited pack from a good one.
+Every file is listed with its sha256 so the runtime can tell a damaged or edited pack from a good one. Hashing
+a few hundred MB on every start would cost seconds on a Raspberry Pi, so a successful check is remembered per
+file (size, modification time, inode, device) in the user's cache folder, and a file is hashed again only when
+any of those changed (or with ``full=True``, as ``gsv-edge doctor`` does).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +108,54 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(folder: str | Path, verify: bool = True) -> Manifest:
-    """Read and check a pack's manifest (and, with ``verify``, every file's hash). Raises UserError."""
+# A file modified this close to its check is hashed again next time: a same-size rewrite within one tick of
+# the file system's clock would otherwise keep its old time (the "racy clean" case of git's index).
+RECENT_NS = 2_000_000_000
+
+
+def _stamp_path(folder: Path) -> Path:
+    """Where the record of ``folder``'s last successful check lives ($XDG_CACHE_HOME or ~/.cache)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
+    return cache / "gsv-edge" / "verified" / f"{key}.json"
+
+
+def _identity(path: Path) -> list[int]:
+    status = path.stat()
+    return [status.st_size, status.st_mtime_ns, status.st_ino, status.st_dev]
+
+
+def _verify_files(folder: Path, manifest: Manifest, full: bool) -> None:
+    """Hash every file the manifest lists, except those whose identity and expected hash match the record of an
+    earlier check; then record this check (best effort: an unwritable cache only means hashing next time)."""
+    stamp = _stamp_path(folder)
+    try:
+        known = {} if full else json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    record, now = {}, time.time_ns()
+    for name, expected in manifest.sha256.items():
+        file = folder / name
+        if not file.is_file():
+            raise UserError(f"{folder}: {name} is missing from the pack; copy the whole folder again")
+        identity = _identity(file)
+        if known.get(name) != [*identity, expected] and file_sha256(file) != expected:
+            raise UserError(f"{folder}: {name} does not match its checksum; the pack is damaged, copy it again")
+        if now - identity[1] > RECENT_NS:
+            record[name] = [*identity, expected]
+    if record != known:
+        try:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            partial = stamp.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(record), encoding="utf-8")
+            os.replace(partial, stamp)
+        except OSError:
+            pass
+
+
+def read_manifest(folder: str | Path, verify: bool = True, full: bool = False) -> Manifest:
+    """Read and check a pack's manifest (and, with ``verify``, every file's hash; files unchanged since an
+    earlier successful check are not hashed again unless ``full``). Raises UserError."""
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
@@ -126,10 +177,5 @@ def read_manifest(folder: str | Path, verify: bool = True) -> Manifest:
     except (TypeError, KeyError) as err:
         raise UserError(f"{path}: malformed manifest ({err}); convert the model again") from None
     if verify:
-        for name, expected in manifest.sha256.items():
-            file = folder / name
-            if not file.is_file():
-                raise UserError(f"{folder}: {name} is missing from the pack; copy the whole folder again")
-            if file_sha256(file) != expected:
-                raise UserError(f"{folder}: {name} does not match its checksum; the pack is damaged, copy it again")
+        _verify_files(folder, manifest, full)
     return manifest

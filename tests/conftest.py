@@ -30,6 +30,19 @@ def require_conformance(sub: str = "") -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_folder(tmp_path_factory):
+    """A successful pack check is recorded in the user's cache folder ($XDG_CACHE_HOME): the tests keep theirs
+    (and the CLI subprocesses they start) in a folder of their own."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     return require_conformance()

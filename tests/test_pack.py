@@ -60,3 +60,58 @@ def test_damaged_or_foreign_packs_are_refused(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(UserError, match="convert the model again"):
         read_manifest(tmp_path)
+
+
+def test_unchanged_files_are_not_hashed_again(tmp_path, monkeypatch):
+    """A successful check is remembered per file (size, time, inode, device) in the user's cache folder; a file
+    is hashed again when any of those changes, and always with full=True."""
+    import os
+
+    import runtime.pack as pack_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    _pack(folder)
+    old = 1_600_000_000_000_000_000  # files older than the check: a fresh file is hashed every time (racy)
+    for name in ("t2s.int8.xml", "t2s.int8.bin", "t2s.fp32.onnx"):
+        os.utime(folder / name, ns=(old, old))
+    hashed = []
+
+    def counting_sha256(path):
+        hashed.append(path.name)
+        return file_sha256(path)
+
+    monkeypatch.setattr(pack_module, "file_sha256", counting_sha256)
+    read_manifest(folder)
+    assert sorted(hashed) == ["t2s.fp32.onnx", "t2s.int8.bin", "t2s.int8.xml"]
+    hashed.clear()
+    read_manifest(folder)
+    assert hashed == []
+    read_manifest(folder, full=True)
+    assert len(hashed) == 3
+
+    # same size, same (restored) time, other bytes: the rewrite gave the file a new inode, so it is hashed again
+    hashed.clear()
+    replacement = folder / "replacement.bin"
+    replacement.write_bytes(b"\x01" * 64)
+    os.utime(replacement, ns=(old, old))
+    os.replace(replacement, folder / "t2s.int8.bin")
+    with pytest.raises(UserError, match="does not match its checksum"):
+        read_manifest(folder)
+    assert hashed == ["t2s.int8.bin"]
+
+
+def test_a_fresh_file_is_hashed_every_time_and_an_unwritable_cache_is_no_error(tmp_path, monkeypatch):
+    import runtime.pack as pack_module
+
+    (tmp_path / "cache").write_text("not a folder")  # the cache cannot be created
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    _pack(folder)
+    hashed = []
+    monkeypatch.setattr(pack_module, "file_sha256", lambda path: hashed.append(path.name) or file_sha256(path))
+    read_manifest(folder)
+    read_manifest(folder)
+    assert len(hashed) == 6
