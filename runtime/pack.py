@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edge.errors import UserError
+from runtime.cache import cache_folder, write_atomically
 
 FORMAT = "gsv-edge-pack"
 FORMAT_VERSION = 2  # 2: the ONNX GPT returns only new cache rows (new_*), written into reserved buffers
@@ -114,10 +114,9 @@ RECENT_NS = 2_000_000_000
 
 
 def _stamp_path(folder: Path) -> Path:
-    """Where the record of ``folder``'s last successful check lives ($XDG_CACHE_HOME or ~/.cache)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    """Where the record of ``folder``'s last successful check lives."""
     key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
-    return cache / "gsv-edge" / "verified" / f"{key}.json"
+    return cache_folder("verified") / f"{key}.json"
 
 
 def _identity(path: Path) -> list[int]:
@@ -144,13 +143,7 @@ def _verify_files(folder: Path, manifest: Manifest, full: bool) -> None:
         if now - identity[1] > RECENT_NS:
             record[name] = [*identity, expected]
     if record != known:
-        try:
-            stamp.parent.mkdir(parents=True, exist_ok=True)
-            partial = stamp.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(record), encoding="utf-8")
-            os.replace(partial, stamp)
-        except OSError:
-            pass
+        write_atomically(stamp, lambda partial: partial.write_text(json.dumps(record), encoding="utf-8"))
 
 
 def read_manifest(folder: str | Path, verify: bool = True, full: bool = False) -> Manifest:

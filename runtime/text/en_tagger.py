@@ -117,56 +117,23 @@ class PerceptronTagger:
     """``nltk.tag.perceptron.PerceptronTagger`` with the weights, tagdict and classes JSON files given."""
 
     def __init__(self, weights: Path, tagdict: Path, classes: Path) -> None:
+        from runtime.cache import cached_arrays
+
         self.classes: tuple[str, ...] = tuple(json.loads(classes.read_text(encoding="utf-8")))
         if len(set(self.classes)) != len(self.classes) or len(self.classes) > 255:
             raise ValueError(f"{classes.name}: not a list of distinct tags")
         self.tagdict: dict[str, str] = json.loads(tagdict.read_text(encoding="utf-8"))
-        class_id = {tag.encode(): n for n, tag in enumerate(self.classes)}
-        keys = bytearray()  # each feature's _digest, in file order
-        starts = array("I")  # each feature's first weight, in file order
-        ids = array("B")  # the class of each weight, feature after feature
-        value_ids = array("I")  # the index in self._values of each weight
-        values: dict[bytes, int] = {}  # the JSON text of each distinct value -> its index
-        # scanned in place (mmap), so neither the 5.7 MB text nor nltk's nested dicts are ever built
-        with open(weights, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            end = 0
-            for match in _FEATURE.finditer(data):
-                if data[end : match.start()].strip(b"{, "):
-                    raise ValueError(f"{weights.name}: unexpected text at byte {end}")
-                name, body = match.groups()
-                starts.append(len(ids))
-                for tag, weight in dict(_WEIGHT.findall(body)).items():  # a repeated tag: the last, as json
-                    if tag in class_id:  # (a tag outside the classes can never win in nltk either)
-                        ids.append(class_id[tag])
-                        value_ids.append(values.setdefault(weight, len(values)))
-                keys += _key(json.loads(b'"' + name + b'"')) if b"\\" in name else _digest(name)
-                end = match.end()
-            if data[end:].strip() != b"}":
-                raise ValueError(f"{weights.name}: unexpected text at byte {end}")
-        if len(ids) >= 2**32:
-            raise ValueError(f"{weights.name}: too many weights")
-        # the distinct values as json reads them (an integer as int, exact), stored as float64
-        self._values = array("d", (float(w) if b"." in w or b"e" in w.lower() else int(w) for w in values))
+        # scanning the weights takes about a third of a second: the arrays are kept in the user's cache folder
+        tables = cached_arrays("en-tagger", [weights, classes], lambda: _scan_weights(weights, self.classes))
         # (memoryviews: slices of them are views, not copies)
-        self._ids = memoryview(ids)
-        self._value_ids = memoryview(array("H" if len(values) <= 2**16 else "I", value_ids))
-        del values, value_ids
-        counts = np.diff(np.append(np.frombuffer(starts, np.uint32), np.uint32(len(ids))))
-        hashes = np.frombuffer(keys, "<u8").astype(np.uint64)
-        del keys
-        order = np.argsort(hashes, kind="stable")
-        hashes = hashes[order]
-        if np.any(hashes[1:] == hashes[:-1]):
-            # a repeated feature, or two with the same 64-bit hash (for 75,000 features about one chance in
-            # 2**64 / 75,000**2 = 3 * 10**9): refused, since one of them could not be found
-            raise ValueError(f"{weights.name}: two features have the same 64-bit hash")
-        # a feature the model does not know is taken for one it knows with a chance of 75,000 / 2**64 (4 * 10**-15)
-        # per lookup: for all practical purposes never (nltk's dict would have scored it 0)
-        self._keys = array("Q", hashes.tobytes())  # sorted, for bisect (Python ints)
+        self._values = array("d", tables["values"].tobytes())
+        self._ids = memoryview(array("B", tables["ids"].tobytes()))
+        value_ids = tables["value_ids"]
+        self._value_ids = memoryview(array("H" if value_ids.dtype == np.uint16 else "I", value_ids.tobytes()))
+        self._keys = array("Q", tables["keys"].tobytes())  # sorted, for bisect (Python ints)
         self._sorted_keys = np.frombuffer(self._keys, np.uint64)  # the same memory, for np.searchsorted
-        self._starts = array("I", np.frombuffer(starts, np.uint32)[order].tobytes())  # by feature number
-        self._counts = array("B", counts[order].astype(np.uint8).tobytes())
-        del starts, hashes, order, counts
+        self._starts = array("I", tables["starts"].tobytes())  # by feature number
+        self._counts = array("B", tables["counts"].tobytes())
         # tag_features' first 3 (only the tags in them) -> their feature numbers, filled as tag pairs are met
         self._tag_pairs: dict[tuple[str, str], tuple[int, int, int]] = {}
 
@@ -229,3 +196,50 @@ class PerceptronTagger:
             out.append((word, tag))
             prev2, prev = prev, tag
         return out
+
+
+def _scan_weights(weights: Path, classes: Sequence[str]) -> dict[str, np.ndarray]:
+    """The model's weights as the tagger's arrays, features sorted by key (see the module docstring)."""
+    class_id = {tag.encode(): n for n, tag in enumerate(classes)}
+    keys = bytearray()  # each feature's _digest, in file order
+    starts = array("I")  # each feature's first weight, in file order
+    ids = array("B")  # the class of each weight, feature after feature
+    value_ids = array("I")  # the index in values of each weight
+    values: dict[bytes, int] = {}  # the JSON text of each distinct value -> its index
+    # scanned in place (mmap), so neither the 5.7 MB text nor nltk's nested dicts are ever built
+    with open(weights, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        end = 0
+        for match in _FEATURE.finditer(data):
+            if data[end : match.start()].strip(b"{, "):
+                raise ValueError(f"{weights.name}: unexpected text at byte {end}")
+            name, body = match.groups()
+            starts.append(len(ids))
+            for tag, weight in dict(_WEIGHT.findall(body)).items():  # a repeated tag: the last, as json
+                if tag in class_id:  # (a tag outside the classes can never win in nltk either)
+                    ids.append(class_id[tag])
+                    value_ids.append(values.setdefault(weight, len(values)))
+            keys += _key(json.loads(b'"' + name + b'"')) if b"\\" in name else _digest(name)
+            end = match.end()
+        if data[end:].strip() != b"}":
+            raise ValueError(f"{weights.name}: unexpected text at byte {end}")
+    if len(ids) >= 2**32:
+        raise ValueError(f"{weights.name}: too many weights")
+    counts = np.diff(np.append(np.frombuffer(starts, np.uint32), np.uint32(len(ids))))
+    hashes = np.frombuffer(keys, "<u8").astype(np.uint64)
+    order = np.argsort(hashes, kind="stable")
+    hashes = hashes[order]
+    if np.any(hashes[1:] == hashes[:-1]):
+        # a repeated feature, or two with the same 64-bit hash (for 75,000 features about one chance in
+        # 2**64 / 75,000**2 = 3 * 10**9): refused, since one of them could not be found
+        raise ValueError(f"{weights.name}: two features have the same 64-bit hash")
+    # a feature the model does not know is taken for one it knows with a chance of 75,000 / 2**64 (4 * 10**-15)
+    # per lookup: for all practical purposes never (nltk's dict would have scored it 0)
+    return {
+        # the distinct values as json reads them (an integer as int, exact), stored as float64
+        "values": np.array([float(w) if b"." in w or b"e" in w.lower() else int(w) for w in values], np.float64),
+        "ids": np.frombuffer(ids, np.uint8),
+        "value_ids": np.frombuffer(value_ids, np.uint32).astype(np.uint16 if len(values) <= 2**16 else np.uint32),
+        "keys": hashes,
+        "starts": np.frombuffer(starts, np.uint32)[order],
+        "counts": counts[order].astype(np.uint8),
+    }

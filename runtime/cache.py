@@ -1,0 +1,71 @@
+"""The user's cache folder, where gsv-edge keeps what it can rebuild: records of pack checks (``runtime.pack``)
+and the English front end's packed tables (``cached_arrays``).
+
+Everything here is best effort: a cache that cannot be read is rebuilt, one that cannot be written is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+TABLES_VERSION = 1
+"""Bump when a cached table's layout changes: older cache files are then neither read nor kept."""
+
+
+def cache_folder(*parts: str) -> Path:
+    """$XDG_CACHE_HOME/gsv-edge/... (~/.cache/gsv-edge/... when it is not set)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "gsv-edge", *parts)
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> bool:
+    """``write(temporary path)``, then rename it to ``path``: a reader sees the old file or the whole new one.
+    Returns False (and leaves nothing behind) where the folder cannot be written."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(partial)
+        os.replace(partial, path)
+        return True
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        return False
+
+
+def cached_arrays(name: str, sources: list[Path], build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays ``build()`` makes from the data files ``sources``, kept between runs as an npz in the cache.
+
+    The cache file is named by the sources' paths, sizes and modification times and ``TABLES_VERSION``, so a
+    change to any of them builds the arrays afresh (and removes the outdated file of that name).
+    """
+    identity = [TABLES_VERSION, name]
+    for source in sources:
+        status = source.stat()
+        identity.append([str(source.resolve()), status.st_size, status.st_mtime_ns])
+    key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+    folder = cache_folder("text")
+    path = folder / f"{name}-{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {field: stored[field] for field in stored.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # missing, unreadable or cut short: build it
+        pass
+    arrays = build()
+
+    def save(partial: Path) -> None:
+        with open(partial, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    if write_atomically(path, save):
+        for outdated in folder.glob(f"{name}-*.npz"):
+            if outdated != path:
+                outdated.unlink(missing_ok=True)
+    return arrays
