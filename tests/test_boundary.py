@@ -48,3 +48,17 @@ def test_importing_the_device_side_loads_no_framework():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
     assert result.stdout.strip() == "", f"importing runtime/edge loaded {result.stdout.strip()}"
+
+
+def test_conversion_sends_no_usage_report():
+    """OpenVINO's converter and NNCF report usage over the network unless opted out, OpenVINO's by forking from a
+    background thread (which deadlocked a conversion against numpy's BLAS threads): with ``convert`` imported,
+    both use their stand-ins, in a fresh process where nothing else decided it first."""
+    code = (
+        "import convert\n"
+        "from openvino.tools.ovc import telemetry_utils\n"
+        "from nncf.telemetry import wrapper\n"
+        "print(telemetry_utils.tm.__name__, type(wrapper.telemetry).__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    assert result.stdout.split() == ["openvino.tools.ovc.telemetry_stub", "MagicMock"]
