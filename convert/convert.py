@@ -348,7 +348,8 @@ def export_sovits(ctx: Context) -> None:
         for _ in range(8):
             m, logs = encoder.run(rng.integers(0, 1024, (1, 30)), rng.integers(0, n_symbols, (1, 20)), ge[None])
             z_p = m + rng.standard_normal(m.shape).astype(np.float32) * np.exp(logs) * 0.5
-            calibration.append({"z_p": z_p[None].astype(np.float32), "ge": ge[None]})
+            frames = np.array([z_p.shape[-1]])  # a whole window: every frame real
+            calibration.append({"z_p": z_p[None].astype(np.float32), "ge": ge[None], "frames": frames})
         dec_model = quantize_sovits_decoder(dec_model, nncf.Dataset(calibration), len(calibration))
     enc_files = _save_openvino(enc_model, ctx.staging, f"sovits_enc.{fmt}", fp16=fmt != "fp32")
     dec_files = _save_openvino(dec_model, ctx.staging, f"sovits_dec.{fmt}", fp16=fmt == "fp16")

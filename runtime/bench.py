@@ -38,13 +38,14 @@ class _Timed:
 
     def __init__(self, session, mask_eos: bool = False):
         self.session, self.mask_eos, self.calls = session, mask_eos, []
+        self.pads = getattr(session, "pads", False)  # a decoder that takes a padded window's length
 
     def reset(self):
         self.session.reset()
 
-    def run(self, *args):
+    def run(self, *args, **kwargs):
         start = time.perf_counter()
-        out = self.session.run(*args)
+        out = self.session.run(*args, **kwargs)
         self.calls.append(time.perf_counter() - start)
         if self.mask_eos:
             out = out.copy()

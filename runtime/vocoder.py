@@ -24,8 +24,9 @@ LATENT_CHANNELS = 192
 # 96-frame windows against one whole decode: 12 frames give 77 dB SNR (60 dB in the worst 20 ms), 16 give
 # 103 dB, 8 give 55 dB (37 dB worst). 12 lets a 96-frame window keep 72 frames instead of 64: 11 % fewer calls.
 DECODER_CONTEXT_FRAMES = 12
-# The decoder only ever runs on windows of these lengths (frames; 0.96 to 2.88 s), except for utterances shorter
-# than the smallest: OpenVINO's CPU plugin keeps buffers for every input shape it has seen (measured: +840 MB
+# The decoder only ever runs on windows of these lengths (frames; 0.96 to 2.88 s; an utterance shorter than the
+# smallest is zero-padded to it, see decode_span): OpenVINO's CPU plugin keeps buffers for every input shape it
+# has seen, for good (measured: +840 MB
 # after 40 calls of random lengths, +180 MB for one length, and still about +40 MB for each further fixed
 # length on the full-size decoder), so a few fixed shapes keep memory flat. Each window's output is kept only
 # where it has DECODER_CONTEXT_FRAMES of context on both sides (or the utterance's own edge), so the result
@@ -41,7 +42,8 @@ class SoVITSEncoder(Protocol):
 
 class SoVITSDecoder(Protocol):
     def run(self, z_p: np.ndarray, ge: np.ndarray) -> np.ndarray:
-        """z_p [1, 192, F], ge [1, gin] → audio [640·F]."""
+        """z_p [1, 192, F], ge [1, gin] → audio [640·F]. A decoder whose ``pads`` is true also takes
+        ``frames=n``: only the first n frames are real, and their audio is that of a decode of just them."""
         ...
 
 
@@ -138,7 +140,13 @@ def decode_span(
     if not fits:  # longer than the largest window: several of them
         return _windows(decoder, z_p[:, :, :right], ge_row, start, end, windows[-1], tail)
     size = fits[0]
-    if final and size > frames:  # an utterance shorter than the window: windows that fit inside it
+    if final and size > frames and getattr(decoder, "pads", False):
+        # an utterance shorter than the window: zero-padded to it, the decoder told where it ends (exact, and
+        # no new input shape, each of which would cost OpenVINO another 30-40 MB for good)
+        window = np.zeros((1, z_p.shape[1], size), np.float32)
+        window[:, :, :frames] = z_p
+        return decoder.run(window, ge_row, frames=frames)[start * SAMPLES_PER_FRAME : frames * SAMPLES_PER_FRAME]
+    if final and size > frames:  # the same with a decoder that cannot pad: windows that fit inside it
         smaller = [w for w in windows if w <= frames]
         if not smaller:  # shorter than the smallest window (under a second): its own length, exactly
             return decoder.run(np.ascontiguousarray(z_p), ge_row)[start * SAMPLES_PER_FRAME :]

@@ -135,3 +135,40 @@ def test_encoder_with_ffn_matmuls_computes_the_same_prior(variant_dir):
     with torch.no_grad():
         for want, got in zip(reference.encode(*args, ge), rewritten.encode(*args, ge), strict=True):
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-5)
+
+
+class _PaddingShapeLog(_ShapeLog):
+    """_ShapeLog for a decoder that takes ``frames`` (the real ones of a padded window)."""
+
+    @property
+    def pads(self):
+        return self.decoder.pads
+
+    def run(self, z_p, ge, frames=None):
+        self.frames.add(z_p.shape[-1])
+        return self.decoder.run(z_p, ge, frames=frames)
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+def test_a_short_utterance_is_padded_to_the_window_and_decoded_as_itself(backend, tmp_path):
+    """Shorter than the smallest window, an utterance is zero-padded to it and the decoder is told where it ends:
+    the audio equals a decode at its own length, and the decoder never meets another input shape (OpenVINO keeps
+    memory for every shape it has run). Without the ``frames`` input the padding would change its last frames."""
+    folder = require_conformance("v2-tiny")
+    reference = export.load_reference(load_sovits(folder / "sovits.pth"))
+    _, decoder = _sessions(reference, backend, tmp_path)
+    assert decoder.pads
+    rng = np.random.default_rng(3)
+    ge = _ge(reference, load_cases(folder))[None]
+    seen = _PaddingShapeLog(decoder)
+    for frames in (1, 7, 30, 47):
+        z_p = rng.standard_normal((1, 192, frames)).astype(np.float32)
+        own_length = decoder.run(z_p, ge)
+        padded = decode_span(seen, z_p, ge, 0, frames, windows=(48, 96))
+        assert padded.shape == own_length.shape == (frames * SAMPLES_PER_FRAME,)
+        np.testing.assert_allclose(padded, own_length, rtol=0, atol=1e-4)
+        window = np.zeros((1, 192, 48), np.float32)
+        window[:, :, :frames] = z_p
+        unmasked = decoder.run(window, ge)[: frames * SAMPLES_PER_FRAME]
+        assert np.abs(unmasked - own_length).max() > 1e-2  # what the frames input is for
+    assert seen.frames == {48}

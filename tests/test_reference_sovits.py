@@ -112,3 +112,22 @@ def test_relative_position_band_conversions(length):
 
     assert torch.equal(attention._band_to_full(band, full), expected_full)
     assert torch.equal(attention._full_to_band(full), expected_band)
+
+
+def test_a_padded_window_told_its_length_decodes_as_that_length():
+    """decode_latent(z_p padded with zeros, frames=n): every conv of the flow and the generator sees zeros past
+    frame n, as in a decode of the n frames alone, so their audio is that decode's."""
+    from convert.export import sovits as export
+
+    folder = require_conformance("v2-tiny")
+    reference = export.load_reference(load_sovits(folder / "sovits.pth"))
+    generator = torch.Generator().manual_seed(0)
+    ge = 0.3 * torch.randn(1, reference.dec.cond.in_channels, generator=generator)
+    for frames in (1, 5, 20, 47, 48):
+        z_p = torch.randn(1, 192, frames, generator=generator)
+        window = torch.zeros(1, 192, 48)
+        window[:, :, :frames] = z_p
+        with torch.no_grad():
+            alone = reference.decode_latent(z_p, ge)[0][0]
+            told = reference.decode_latent(window, ge, torch.tensor([frames]))[0][0][: frames * 640]
+        torch.testing.assert_close(told, alone, rtol=0, atol=5e-5)

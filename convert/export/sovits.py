@@ -3,9 +3,12 @@
 - ``sovits_enc``: ``codes`` [1, T25] int64, ``phones`` [1, N] int64, ``ge`` [1, gin] → ``m``, ``logs``
   [1, 192, 2·T25]: the prior at 50 Hz. Its transformers attend over the whole utterance, but it is cheap
   (~5 % of SoVITS' compute), so a stream can re-run it on every token it has so far.
-- ``sovits_dec``: ``z_p`` [1, 192, F], ``ge`` [1, gin] → ``audio`` [1, 640·F]: the flow in reverse and the
-  HiFi-GAN generator. Purely convolutional with a finite receptive field, so it can run on windows with a
-  little context on each side and match a whole decode.
+- ``sovits_dec``: ``z_p`` [1, 192, F], ``ge`` [1, gin], ``frames`` [1] int64 → ``audio`` [1, 640·F]: the flow
+  in reverse and the HiFi-GAN generator. Purely convolutional with a finite receptive field, so it can run on
+  windows with a little context on each side and match a whole decode. Only the first ``frames`` frames of z_p
+  are real: an utterance shorter than the runtime's window is zero-padded to it, and every conv sees zeros past
+  its end as in a decode of its own length (``SynthesizerTrn.decode_latent``), so the decoder never meets a new
+  input shape (OpenVINO keeps some 30-40 MB for each shape it has run).
 
 Between them the host resamples for speed and draws the noise: z_p = m + N(0,1)·exp(logs)·noise_scale
 (``runtime.vocoder``). Both graphs call the reference model's own methods, so export and reference cannot drift.
@@ -25,7 +28,7 @@ from convert.export import common
 from convert.reference import build_sovits
 
 ENC_INPUTS, ENC_OUTPUTS = ["codes", "phones", "ge"], ["m", "logs"]
-DEC_INPUTS, DEC_OUTPUTS = ["z_p", "ge"], ["audio"]
+DEC_INPUTS, DEC_OUTPUTS = ["z_p", "ge", "frames"], ["audio"]
 
 
 def load_reference(ckpt: SovitsCheckpoint):
@@ -52,12 +55,13 @@ class SoVITSDecoderGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, z_p, ge):
-        return self.model.decode_latent(z_p, ge)[0]
+    def forward(self, z_p, ge, frames):
+        return self.model.decode_latent(z_p, ge, frames)[0]
 
     def example_inputs(self, frames: int = 12):
         gin = self.model.dec.cond.in_channels
-        return torch.zeros(1, self.model.enc_p.out_channels, frames), torch.zeros(1, gin)
+        z_p = torch.zeros(1, self.model.enc_p.out_channels, frames)
+        return z_p, torch.zeros(1, gin), torch.tensor([frames - 2])
 
 
 class ConvAsMatMul(nn.Module):
@@ -117,7 +121,7 @@ def decoder_to_openvino(graph: SoVITSDecoderGraph):
     import openvino as ov
 
     gin = graph.model.dec.cond.in_channels
-    shapes = [ov.PartialShape([1, graph.model.enc_p.out_channels, -1]), ov.PartialShape([1, gin])]
+    shapes = [ov.PartialShape([1, graph.model.enc_p.out_channels, -1]), ov.PartialShape([1, gin]), ov.PartialShape([1])]
     return common.to_openvino(graph, DEC_INPUTS, DEC_OUTPUTS, shapes)
 
 

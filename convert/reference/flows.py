@@ -22,12 +22,14 @@ class WN(nn.Module):
             # the last layer has only a skip output
             self.res_skip_layers.append(nn.Conv1d(hidden, 2 * hidden if i < n_layers - 1 else hidden, 1))
 
-    def forward(self, x, g):
+    def forward(self, x, g, mask=None):
+        """``mask`` [1, 1, T] (1: a real frame), or None: zeroes the padding frames of a padded window before each
+        kernel-5 conv, so that the real frames come out as a decode of just them would give them."""
         cond = self.cond_layer(g)
         output = torch.zeros_like(x)
         h = self.hidden
         for i, (in_layer, res_skip) in enumerate(zip(self.in_layers, self.res_skip_layers, strict=True)):
-            a = in_layer(x) + cond[:, 2 * h * i : 2 * h * (i + 1)]
+            a = in_layer(x if mask is None else x * mask) + cond[:, 2 * h * i : 2 * h * (i + 1)]
             acts = torch.tanh(a[:, :h]) * torch.sigmoid(a[:, h:])
             out = res_skip(acts)
             if i < len(self.in_layers) - 1:
@@ -48,9 +50,9 @@ class CouplingLayer(nn.Module):
         self.enc = WN(hidden, kernel_size, n_layers, gin_channels)
         self.post = nn.Conv1d(hidden, self.half, 1)
 
-    def reverse(self, x, g):
+    def reverse(self, x, g, mask=None):
         x0, x1 = x[:, : self.half], x[:, self.half :]
-        shift = self.post(self.enc(self.pre(x0), g))
+        shift = self.post(self.enc(self.pre(x0), g, mask))
         return torch.cat([x0, x1 - shift], dim=1)
 
 
@@ -65,7 +67,7 @@ class ResidualCouplingBlock(nn.Module):
             self.flows.append(CouplingLayer(channels, hidden, kernel_size, n_layers, gin_channels))
             self.flows.append(nn.Identity())  # the flip's slot
 
-    def reverse(self, z, g):
+    def reverse(self, z, g, mask=None):
         for flow in reversed(self.flows):
-            z = torch.flip(z, [1]) if isinstance(flow, nn.Identity) else flow.reverse(z, g)
+            z = torch.flip(z, [1]) if isinstance(flow, nn.Identity) else flow.reverse(z, g, mask)
         return z

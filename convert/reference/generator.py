@@ -24,16 +24,22 @@ class ResBlock1(nn.Module):
             nn.Conv1d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2) for _ in dilations
         )
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
         for c1, c2 in zip(self.convs1, self.convs2, strict=True):
-            x = x + c2(F.leaky_relu(c1(F.leaky_relu(x, LEAKY)), LEAKY))
+            x = x + c2(_masked(F.leaky_relu(c1(_masked(F.leaky_relu(x, LEAKY), mask)), LEAKY), mask))
         return x
+
+
+def _masked(x, mask):
+    """x with its padding samples zeroed (``mask`` [1, 1, T]: 1 on real samples), or x itself (no mask)."""
+    return x if mask is None else x * mask
 
 
 class Generator(nn.Module):
     def __init__(self, in_channels: int, model_config: dict, gin_channels: int):
         super().__init__()
         rates = model_config["upsample_rates"]
+        self.rates = [int(rate) for rate in rates]
         kernels = model_config["upsample_kernel_sizes"]
         channels = int(model_config["upsample_initial_channel"])
         self.n_kernels = len(model_config["resblock_kernel_sizes"])
@@ -50,10 +56,13 @@ class Generator(nn.Module):
         self.conv_post = nn.Conv1d(c_out, 1, 7, padding=3, bias=False)
         self.cond = nn.Conv1d(gin_channels, channels, 1)
 
-    def forward(self, x, g):
-        x = self.conv_pre(x) + self.cond(g)
+    def forward(self, x, g, masks=None):
+        """``masks``: None, or one [1, 1, T·u] mask per rate, frames first (see ``SynthesizerTrn.decode_latent``):
+        a padded window's padding is zeroed before every conv, as the zero padding of an unpadded decode is."""
+        masks = masks or [None] * (len(self.ups) + 1)
+        x = self.conv_pre(_masked(x, masks[0])) + self.cond(g)
         for i, up in enumerate(self.ups):
-            x = up(F.leaky_relu(x, LEAKY))
+            x = up(_masked(F.leaky_relu(x, LEAKY), masks[i]))
             blocks = self.resblocks[i * self.n_kernels : (i + 1) * self.n_kernels]
-            x = sum(block(x) for block in blocks) / self.n_kernels
-        return torch.tanh(self.conv_post(F.leaky_relu(x, FINAL_LEAKY)))
+            x = sum(block(x, masks[i + 1]) for block in blocks) / self.n_kernels
+        return torch.tanh(self.conv_post(_masked(F.leaky_relu(x, FINAL_LEAKY), masks[-1])))

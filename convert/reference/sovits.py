@@ -103,11 +103,23 @@ class SynthesizerTrn(nn.Module):
         ssl = F.interpolate(ssl, scale_factor=2, mode="nearest")  # 25 Hz tokens → 50 Hz frames
         return self.enc_p(ssl, phones, self.ge_for_mrte(ge)[:, :, None])
 
-    def decode_latent(self, z_p, ge):
-        """Prior sample z_p [B, 192, F] → audio [B, 640·F]: the flow in reverse, then the generator."""
+    def decode_latent(self, z_p, ge, frames=None):
+        """Prior sample z_p [B, 192, F] → audio [B, 640·F]: the flow in reverse, then the generator.
+
+        ``frames`` (a tensor holding a count ≤ F, or None): only the first ``frames`` frames are real, the rest
+        pads a fixed-size window. Every conv then sees zeros past them, as it would past the end of a decode of
+        just those frames, so their audio (the first 640·frames samples) is that decode's; the rest is not.
+        """
         g = ge[:, :, None]
-        z = self.flow.reverse(z_p, g)
-        return self.dec(z, g)[:, 0], z
+        masks = None
+        if frames is not None:
+            masks, scale = [], 1
+            for rate in [1, *self.dec.rates]:
+                scale *= rate
+                positions = torch.arange(z_p.shape[-1] * scale, device=z_p.device)
+                masks.append((positions < frames.reshape(()) * scale).to(z_p.dtype)[None, None])
+        z = self.flow.reverse(z_p, g, None if masks is None else masks[0])
+        return self.dec(z, g, masks)[:, 0], z
 
     @torch.no_grad()
     def decode(

@@ -140,6 +140,11 @@ class OnnxSoVITSDecoder:
 
     def __init__(self, session):
         self._session = session
+        self.pads = any(i.name == "frames" for i in session.get_inputs())
+        """Whether the graph takes ``frames`` (see ``OpenVINOSoVITSDecoder.pads``)."""
 
-    def run(self, z_p, ge) -> np.ndarray:
-        return self._session.run(["audio"], {"z_p": z_p, "ge": ge})[0][0]
+    def run(self, z_p, ge, frames: int | None = None) -> np.ndarray:
+        feed = {"z_p": z_p, "ge": ge}
+        if self.pads:
+            feed["frames"] = np.array([z_p.shape[-1] if frames is None else frames], np.int64)
+        return self._session.run(["audio"], feed)[0][0]
