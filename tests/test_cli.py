@@ -31,9 +31,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
         assert fragment in lines[0]
 
 
-@pytest.mark.parametrize(
-    ("variant", "version"), [("v1-tiny", "v1"), ("v2-tiny", "v2"), ("v2pro-tiny", "v2Pro")]
-)
+@pytest.mark.parametrize(("variant", "version"), [("v1-tiny", "v1"), ("v2-tiny", "v2"), ("v2pro-tiny", "v2Pro")])
 def test_inspect_a_conformance_pair(variant, version):
     folder = require_conformance(variant)
     result = gsv("inspect", folder / "gpt.ckpt", folder / "sovits.pth")

@@ -128,7 +128,8 @@ def torch_fbank(wave: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(
-    "kind", ["voice", "noise", "quiet", "silence-then-voice", "odd-length"],
+    "kind",
+    ["voice", "noise", "quiet", "silence-then-voice", "odd-length"],
 )
 def test_fbank_matches_kaldi_reference(kind):
     rng = np.random.default_rng(11)

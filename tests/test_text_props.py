@@ -18,18 +18,12 @@ from runtime.text import TextError, clean_text, phonemize
 from runtime.text.symbols import SYMBOLS_V1, SYMBOLS_V2
 from tests.test_text_ja import require_japanese
 
-settings.register_profile(
-    "text-dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "text-ci", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("text-dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("text-ci", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PROFILE = settings.get_profile(os.environ.get("GSV_TEXT_PROFILE", "text-dev"))
 
 # Mostly CJK and the characters the normaliser treats specially, plus anything at all.
-_SPECIAL = (
-    "0123456789０１２.-+/:~～%℃°年月日号点个元kmsx²×÷=,，。！？、；：…—《》()“”αβ①儿一不嗯呣￥^\n\u3000 "
-)
+_SPECIAL = "0123456789０１２.-+/:~～%℃°年月日号点个元kmsx²×÷=,，。！？、；：…—《》()“”αβ①儿一不嗯呣￥^\n\u3000 "
 _WORDS = ["你好", "我们", "一个", "不是", "小孩儿"]
 text_strategy = st.one_of(
     st.text(max_size=40),
