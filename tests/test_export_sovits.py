@@ -172,3 +172,25 @@ def test_a_short_utterance_is_padded_to_the_window_and_decoded_as_itself(backend
         unmasked = decoder.run(window, ge)[: frames * SAMPLES_PER_FRAME]
         assert np.abs(unmasked - own_length).max() > 1e-2  # what the frames input is for
     assert seen.frames == {48}
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(16, 10), (16, 8), (8, 2), (2, 2), (4, 2), (11, 5)])
+def test_polyphase_upsample_equals_the_transposed_convolution(kernel, stride):
+    """The decoder graph's upsampling layers are plain convolutions over the input, one group of channels per
+    output phase; they must compute what the transposed convolution computes (v2 uses the first four)."""
+    torch.manual_seed(kernel * stride)
+    up = torch.nn.ConvTranspose1d(6, 4, kernel, stride, padding=(kernel - stride) // 2)
+    x = torch.randn(1, 6, 13)
+    with torch.no_grad():
+        torch.testing.assert_close(export.PolyphaseUpsample(up)(x), up(x), rtol=0, atol=1e-6)
+
+
+def _tiny_model():
+    return export.load_reference(load_sovits(require_conformance("v2-tiny") / "sovits.pth"))
+
+
+def test_the_decoder_graph_leaves_the_reference_model_alone():
+    model = _tiny_model()
+    graph = export.SoVITSDecoderGraph(model)
+    assert isinstance(model.dec.ups[0], torch.nn.ConvTranspose1d)
+    assert isinstance(graph.model.dec.ups[0], export.PolyphaseUpsample) and graph.model.flow is model.flow

@@ -53,7 +53,7 @@ class SoVITSEncoderGraph(nn.Module):
 class SoVITSDecoderGraph(nn.Module):
     def __init__(self, model):
         super().__init__()
-        self.model = model
+        self.model = with_polyphase_upsampling(model)
 
     def forward(self, z_p, ge, frames):
         return self.model.decode_latent(z_p, ge, frames)[0]
@@ -88,6 +88,54 @@ class ConvAsMatMul(nn.Module):
             x = torch.cat(shifts, dim=2)
         y = x @ self.matrix
         return (y if self.bias is None else y + self.bias).transpose(1, 2)
+
+
+class PolyphaseUpsample(nn.Module):
+    """A ConvTranspose1d of stride s as one Conv1d with s·C_out channels, one group of C_out per output phase,
+    interleaved back. Same numbers; on the CPU a plain convolution runs much faster than a transposed one
+    (measured on the full-size v2 decoder: OpenVINO spent 33 of 124 ms per 88-frame window in its 5 transposed
+    convolutions, and the window takes ~28 % less time this way).
+
+    Output sample t = q·s + r gets x[i]·w[k] for every t = i·s − p + k: writing r + p = a·s + b, that is
+    k = (a − d)·s + b for the input at q + d, so phase r is a correlation of x with taps w[(a − d)·s + b] at
+    offsets d. All phases share one kernel over the union of their offsets, with zeros where a phase has no tap.
+    """
+
+    def __init__(self, up: nn.ConvTranspose1d):
+        super().__init__()
+        in_channels, out_channels, kernel = up.weight.shape
+        stride, padding = up.stride[0], up.padding[0]
+        if up.dilation != (1,) or up.groups != 1 or up.output_padding != (0,) or kernel - 2 * padding != stride:
+            raise ValueError("PolyphaseUpsample takes transposed convolutions whose output is stride × input long")
+        taps = {}  # (phase, input offset) -> kernel index
+        for phase in range(stride):
+            a, b = divmod(phase + padding, stride)
+            for j in range(-(-(kernel - b) // stride)):
+                taps[(phase, a - j)] = j * stride + b
+        first, last = min(d for _, d in taps), max(d for _, d in taps)
+        weight = torch.zeros(out_channels, stride, in_channels, last - first + 1)
+        for (phase, offset), k in taps.items():
+            weight[:, phase, :, offset - first] = up.weight.detach()[:, :, k].T
+        self.weight = nn.Parameter(weight.reshape(out_channels * stride, in_channels, -1))
+        self.bias = None if up.bias is None else nn.Parameter(up.bias.detach().repeat_interleave(stride))
+        self.stride, self.out_channels, self.pad = stride, out_channels, (-first, last)
+
+    def forward(self, x):  # [B, C_in, T] → [B, C_out, T·s]
+        phases = F.conv1d(F.pad(x, self.pad), self.weight, self.bias)  # [B, C_out·s, T]
+        # (reshape with -1 rather than unflatten: the ONNX exporter would freeze T at the example length)
+        phases = phases.reshape(phases.shape[0], self.out_channels, self.stride, -1)
+        return phases.transpose(2, 3).reshape(phases.shape[0], self.out_channels, -1)
+
+
+def with_polyphase_upsampling(model):
+    """A copy of the SoVITS model (sharing all but the generator) whose upsampling layers are ``PolyphaseUpsample``."""
+    generator = copy.deepcopy(model.dec)
+    for i, up in enumerate(generator.ups):
+        generator.ups[i] = PolyphaseUpsample(up)
+    rewritten = copy.copy(model)
+    rewritten._modules = dict(model._modules)  # a module's children live in this dict: not shared with the original
+    rewritten.dec = generator
+    return rewritten
 
 
 FFN_MATMUL = "/ffn_layers."
