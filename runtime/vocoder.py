@@ -26,11 +26,11 @@ LATENT_CHANNELS = 192
 DECODER_CONTEXT_FRAMES = 12
 # The decoder only ever runs on windows of these lengths (frames; 0.96 to 2.88 s; an utterance shorter than the
 # smallest is zero-padded to it, see decode_span): OpenVINO's CPU plugin keeps buffers for every input shape it
-# has seen, for good (measured: +840 MB
-# after 40 calls of random lengths, +180 MB for one length, and still about +40 MB for each further fixed
-# length on the full-size decoder), so a few fixed shapes keep memory flat. Each window's output is kept only
-# where it has DECODER_CONTEXT_FRAMES of context on both sides (or the utterance's own edge), so the result
-# equals a whole decode. A profile picks its own sizes (streaming.decoder_windows): fewer sizes, less memory.
+# has seen, for good (measured: +840 MB after 40 calls of random lengths, +180 MB for one length, and still
+# 20-55 MB for each further fixed length on the full-size decoder), so a few fixed shapes keep memory flat.
+# Each window's output is kept only where it has DECODER_CONTEXT_FRAMES of context on both sides (or the
+# utterance's own edge), so the result equals a whole decode. A profile picks its own sizes
+# (streaming.decoder_windows): fewer sizes, less memory.
 WINDOW_FRAMES = (48, 96, 144)
 
 
@@ -45,6 +45,15 @@ class SoVITSDecoder(Protocol):
         """z_p [1, 192, F], ge [1, gin] → audio [640·F]. A decoder whose ``pads`` is true also takes
         ``frames=n``: only the first n frames are real, and their audio is that of a decode of just them."""
         ...
+
+
+def decoder_feed(z_p: np.ndarray, ge: np.ndarray, pads: bool, frames: int | None = None) -> dict[str, np.ndarray]:
+    """The decoder graph's inputs; a graph that ``pads`` also gets ``frames``, the real frames of z_p (all of
+    them unless told otherwise)."""
+    feed = {"z_p": z_p, "ge": ge}
+    if pads:
+        feed["frames"] = np.array([z_p.shape[-1] if frames is None else frames], np.int64)
+    return feed
 
 
 def frames_for(tokens: int, speed: float = 1.0) -> int:

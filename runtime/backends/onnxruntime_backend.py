@@ -6,6 +6,8 @@ import mmap
 
 import numpy as np
 
+from runtime.vocoder import decoder_feed
+
 # a private map can grow with mremap; Windows has no such flags (and no mremap: the fallback copies)
 _PRIVATE_MAP = {"flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS} if hasattr(mmap, "MAP_PRIVATE") else {}
 
@@ -144,7 +146,4 @@ class OnnxSoVITSDecoder:
         """Whether the graph takes ``frames`` (see ``OpenVINOSoVITSDecoder.pads``)."""
 
     def run(self, z_p, ge, frames: int | None = None) -> np.ndarray:
-        feed = {"z_p": z_p, "ge": ge}
-        if self.pads:
-            feed["frames"] = np.array([z_p.shape[-1] if frames is None else frames], np.int64)
-        return self._session.run(["audio"], feed)[0][0]
+        return self._session.run(["audio"], decoder_feed(z_p, ge, self.pads, frames))[0][0]

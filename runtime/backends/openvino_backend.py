@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime.vocoder import decoder_feed
+
 
 class OpenVINOT2S:
     """A stateful t2s graph: ``reset`` clears the cache, ``run`` appends rows and returns the last logits."""
@@ -41,7 +43,4 @@ class OpenVINOSoVITSDecoder:
 
     def run(self, z_p, ge, frames: int | None = None) -> np.ndarray:
         """Audio for z_p [1, 192, F]; ``frames``: only the first ones are real (see ``runtime.vocoder``)."""
-        feed = {"z_p": z_p, "ge": ge}
-        if self.pads:
-            feed["frames"] = np.array([z_p.shape[-1] if frames is None else frames], np.int64)
-        return self._request.infer(feed)["audio"][0]
+        return self._request.infer(decoder_feed(z_p, ge, self.pads, frames))["audio"][0]
