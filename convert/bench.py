@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.checkpoint import GptCheckpoint
+from gsv_edge.convert.checkpoint import GptCheckpoint
 
 
 @dataclass
@@ -68,8 +68,8 @@ def bench_t2s(
     """Time stateless fp32, stateful fp32 and stateful compressed variants of the t2s graph."""
     import openvino as ov
 
-    from convert.export.t2s import T2SGraph, to_openvino
-    from convert.quantize import compress_t2s
+    from gsv_edge.convert.export.t2s import T2SGraph, to_openvino
+    from gsv_edge.convert.quantize import compress_t2s
 
     graph = T2SGraph.from_checkpoint(ckpt)
     model_cfg = ckpt.model_config
@@ -125,6 +125,6 @@ def bench_t2s(
 
 
 def _session(compiled):
-    from runtime.backends.openvino_backend import OpenVINOT2S
+    from gsv_edge.runtime.backends.openvino_backend import OpenVINOT2S
 
     return OpenVINOT2S(compiled)

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from edge.errors import UserError
+from gsv_edge.runtime.errors import GsvEdgeError
 
 # v2Pro/v2ProPlus (and v3/v4 LoRA) files overwrite the zip's "PK" magic with a two-character version code;
 # the rest of the archive is intact. Meaning of each code, as upstream's trainer writes them.
@@ -44,7 +44,7 @@ ZIP_MAGIC = b"PK"
 PICKLE_MAGIC = b"\x80"
 
 
-class CheckpointError(UserError):
+class CheckpointError(GsvEdgeError):
     """A checkpoint that cannot or must not be used; the message is one line naming the problem and the fix."""
 
 
@@ -315,7 +315,7 @@ def load_any(path: str | Path) -> GptCheckpoint | SovitsCheckpoint:
 
 
 def _gpt_from(raw: RawCheckpoint, weights: dict[str, torch.Tensor], config: dict[str, Any]) -> GptCheckpoint:
-    from convert.versions import check_gpt
+    from gsv_edge.convert.versions import check_gpt
 
     ckpt = GptCheckpoint(
         path=raw.path,
@@ -330,7 +330,7 @@ def _gpt_from(raw: RawCheckpoint, weights: dict[str, torch.Tensor], config: dict
 
 
 def _sovits_from(raw: RawCheckpoint, weights: dict[str, torch.Tensor], config: dict[str, Any]) -> SovitsCheckpoint:
-    from convert.versions import detect_sovits_version
+    from gsv_edge.convert.versions import detect_sovits_version
 
     version, evidence = detect_sovits_version(raw, weights, config)
     return SovitsCheckpoint(

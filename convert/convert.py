@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from convert.checkpoint import GptCheckpoint, SovitsCheckpoint, load_gpt, load_sovits
-from convert.reference.eres2net import SvCheckpoint
-from convert.report import T2S_FP32_TOLERANCE, Check, Report, logit_metrics
-from convert.versions import check_pair
-from edge.errors import UserError
-from edge.profiles import Profile, load_profile
-from runtime.pack import GraphFile, Manifest, file_sha256
+from gsv_edge.convert.checkpoint import GptCheckpoint, SovitsCheckpoint, load_gpt, load_sovits
+from gsv_edge.convert.reference.eres2net import SvCheckpoint
+from gsv_edge.convert.report import T2S_FP32_TOLERANCE, Check, Report, logit_metrics
+from gsv_edge.convert.versions import check_pair
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.pack import GraphFile, Manifest, file_sha256
+from gsv_edge.runtime.profile import SOVITS_FORMATS, T2S_FORMATS, Profile, load_profile
 
 # Inputs for the accuracy checks: fixed, seeded, shaped like a short sentence with a voice prompt.
 CHECK_PHONES = 40
@@ -36,7 +36,7 @@ CHECK_PROMPT = 50
 CHECK_STEPS = 40
 
 
-class ConversionFailed(UserError):
+class ConversionFailed(GsvEdgeError):
     """The exported graphs do not compute what the reference computes; nothing was written."""
 
 
@@ -75,23 +75,23 @@ class Context:
 
     @property
     def t2s_format(self) -> str:
-        return self.options.t2s_format or self.profile.convert["t2s_weight_format"]
+        return self.options.t2s_format or self.profile.convert.t2s_weight_format
 
     @property
     def sovits_format(self) -> str:
-        return self.options.sovits_format or self.profile.convert["sovits_weight_format"]
+        return self.options.sovits_format or self.profile.convert.sovits_weight_format
 
     @property
     def sovits_enc_onnx_format(self) -> str:
         """The ONNX encoder's weights; ``--sovits-format fp32`` keeps them fp32 too (an all-fp32 pack)."""
         if self.options.sovits_format == "fp32":
             return "fp32"
-        return self.profile.convert.get("sovits_enc_onnx_format", "fp32")
+        return self.profile.convert.sovits_enc_onnx_format
 
     @property
     def precision_hint(self) -> dict[str, str]:
         """OpenVINO compile config for measuring shipped precisions the way the device will run them."""
-        hint = self.profile.runtime.get("inference_precision", "auto")
+        hint = self.profile.settings.runtime.inference_precision
         return {} if hint == "auto" else {"INFERENCE_PRECISION_HINT": hint}
 
 
@@ -99,24 +99,24 @@ Progress = Callable[[str], None]
 
 
 def convert(options: ConvertOptions, progress: Progress | None = None) -> tuple[Path, Report]:
-    """Run the whole conversion. Raises UserError (bad input) or ConversionFailed (export mismatch)."""
-    from convert.quantize import SOVITS_FORMATS, T2S_FORMATS
-
+    """Run the whole conversion. Raises GsvEdgeError (bad input) or ConversionFailed (export mismatch)."""
     say = progress or (lambda _message: None)
     profile = load_profile(options.profile)
     if options.t2s_format is not None and options.t2s_format not in T2S_FORMATS:
-        raise UserError(f"unknown --weight-format {options.t2s_format!r}; choose one of {', '.join(T2S_FORMATS)}")
+        raise GsvEdgeError(f"unknown --weight-format {options.t2s_format!r}; choose one of {', '.join(T2S_FORMATS)}")
     if options.sovits_format is not None and options.sovits_format not in SOVITS_FORMATS:
-        raise UserError(f"unknown --sovits-format {options.sovits_format!r}; choose one of {', '.join(SOVITS_FORMATS)}")
+        raise GsvEdgeError(
+            f"unknown --sovits-format {options.sovits_format!r}; choose one of {', '.join(SOVITS_FORMATS)}"
+        )
     output = Path(options.output)
     if output.exists() and not options.force:
-        raise UserError(f"{output} already exists; pass --force to replace it or choose another -o folder")
+        raise GsvEdgeError(f"{output} already exists; pass --force to replace it or choose another -o folder")
     say("reading checkpoints")
     gpt, sovits = load_gpt(options.gpt), load_sovits(options.sovits)
     check_pair(gpt, sovits)
     for folder, what in ((options.hubert, "--hubert"), (options.bert, "--bert")):
         if folder is not None and not Path(folder).is_dir():
-            raise UserError(f"{what} {folder}: not a folder; pass the Hugging Face model folder")
+            raise GsvEdgeError(f"{what} {folder}: not a folder; pass the Hugging Face model folder")
     sv = _load_sv(options.sv, sovits) if options.sv is not None else None
     if options.g2pw is not None:
         _g2pw_source(options, sovits)  # a bad folder fails before minutes of export
@@ -177,8 +177,8 @@ def _calibration_dataset(embeddings, symbols: str):
     """Prefill inputs built from real sentences (phones from the text front end, a random voice prompt)."""
     import nncf
 
-    from runtime.t2s import prefill_mask
-    from runtime.text import phonemize
+    from gsv_edge.runtime.t2s import prefill_mask
+    from gsv_edge.runtime.text import phonemize
 
     rng = np.random.default_rng(7)
     items = []
@@ -194,7 +194,7 @@ def _calibration_dataset(embeddings, symbols: str):
 
 @torch.no_grad()
 def _reference_logits(gpt: GptCheckpoint, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    from convert.reference import build_gpt
+    from gsv_edge.convert.reference import build_gpt
 
     model = build_gpt(gpt.model_config).eval()
     model.load_state_dict(gpt.state_dict, strict=True)
@@ -219,11 +219,11 @@ def export_t2s(ctx: Context) -> None:
     import onnxruntime as ort
     import openvino as ov
 
-    from convert.export.t2s import T2SGraph, embedding_tables, to_onnx, to_openvino
-    from convert.quantize import compress_t2s
-    from runtime.backends.onnxruntime_backend import OnnxT2S
-    from runtime.backends.openvino_backend import OpenVINOT2S
-    from runtime.t2s import T2SEmbeddings, score_tokens
+    from gsv_edge.convert.export.t2s import T2SGraph, embedding_tables, to_onnx, to_openvino
+    from gsv_edge.convert.quantize import compress_t2s
+    from gsv_edge.runtime.backends.onnxruntime_backend import OnnxT2S
+    from gsv_edge.runtime.backends.openvino_backend import OpenVINOT2S
+    from gsv_edge.runtime.t2s import T2SEmbeddings, score_tokens
 
     gpt, fmt = ctx.gpt, ctx.t2s_format
     graph = T2SGraph.from_checkpoint(gpt)
@@ -257,7 +257,7 @@ def export_t2s(ctx: Context) -> None:
     past = [f"past_{kv}_{i}" for i in range(len(graph.layers)) for kv in "kv"]
     ctx.graphs.append(GraphFile("t2s", "openvino", fmt, files, ["x", "mask"], ["logits"], stateful=True))
 
-    if ctx.profile.convert.get("onnx", True):
+    if ctx.profile.convert.onnx:
         onnx_path = to_onnx(graph, ctx.staging / "t2s.fp32.onnx")
         io_names = (["x", "mask", *past], ["logits", *graph.cache_names(reserved=True)[1]])
         session = OnnxT2S(ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]))
@@ -309,12 +309,12 @@ def export_sovits(ctx: Context) -> None:
     import onnxruntime as ort
     import openvino as ov
 
-    from convert.export import sovits as export
-    from convert.quantize import quantize_sovits_decoder
-    from convert.report import SOVITS_FP32_MIN_SNR_DB, snr_db
-    from runtime.backends.onnxruntime_backend import OnnxSoVITSDecoder, OnnxSoVITSEncoder
-    from runtime.backends.openvino_backend import OpenVINOSoVITSDecoder, OpenVINOSoVITSEncoder
-    from runtime.vocoder import synthesize
+    from gsv_edge.convert.export import sovits as export
+    from gsv_edge.convert.quantize import quantize_sovits_decoder
+    from gsv_edge.convert.report import SOVITS_FP32_MIN_SNR_DB, snr_db
+    from gsv_edge.runtime.backends.onnxruntime_backend import OnnxSoVITSDecoder, OnnxSoVITSEncoder
+    from gsv_edge.runtime.backends.openvino_backend import OpenVINOSoVITSDecoder, OpenVINOSoVITSEncoder
+    from gsv_edge.runtime.vocoder import decode_whole
 
     fmt = ctx.sovits_format
     reference = export.load_reference(ctx.sovits)
@@ -329,7 +329,7 @@ def export_sovits(ctx: Context) -> None:
     expected = expected.numpy()
 
     def audio_of(encoder, decoder):
-        return synthesize(encoder, decoder, codes, phones, ge, noise_scale=0.5, noise=noise)
+        return decode_whole(encoder, decoder, codes, phones, ge, noise_scale=0.5, noise=noise)
 
     core = ov.Core()
     enc_model = export.encoder_to_openvino(export.SoVITSEncoderGraph(reference))
@@ -363,7 +363,7 @@ def export_sovits(ctx: Context) -> None:
         precision = f"{fmt} ({ctx.precision_hint.get('INFERENCE_PRECISION_HINT', 'device default')})"
         ctx.report.add(Check("sovits", "openvino", precision, "fp32", {"snr_db": snr_db(shipped, fp32_audio)}))
 
-    if ctx.profile.convert.get("onnx", True):
+    if ctx.profile.convert.onnx:
         enc_path = export.encoder_to_onnx(export.SoVITSEncoderGraph(reference), ctx.staging / "sovits_enc.fp32.onnx")
         dec_path = export.decoder_to_onnx(export.SoVITSDecoderGraph(reference), ctx.staging / "sovits_dec.fp32.onnx")
         providers = ["CPUExecutionProvider"]
@@ -389,10 +389,10 @@ def _int8_onnx_encoder(ctx: Context, reference, fp32_path: Path, audio_with, fp3
     the fp32 one through the same decoder; replaces the fp32 file in the pack."""
     import onnxruntime as ort
 
-    from convert.export import sovits as export
-    from convert.quantize import quantize_sovits_encoder_onnx
-    from convert.report import snr_db
-    from runtime.backends.onnxruntime_backend import OnnxSoVITSEncoder
+    from gsv_edge.convert.export import sovits as export
+    from gsv_edge.convert.quantize import quantize_sovits_encoder_onnx
+    from gsv_edge.convert.report import snr_db
+    from gsv_edge.runtime.backends.onnxruntime_backend import OnnxSoVITSEncoder
 
     matmul_path = export.encoder_to_onnx(
         export.SoVITSEncoderGraph(export.with_ffn_matmuls(reference)), ctx.staging / "sovits_enc.matmul.onnx"
@@ -422,10 +422,10 @@ def _synthetic_voice(rate: int, seconds: float, seed: int) -> np.ndarray:
 def _load_sv(path: Path, sovits: SovitsCheckpoint) -> SvCheckpoint:
     """Read --sv up front (a bad file fails before minutes of export), refusing it for models that have no use
     for it."""
-    from convert.reference.eres2net import load_sv
+    from gsv_edge.convert.reference.eres2net import load_sv
 
     if sovits.version not in ("v2Pro", "v2ProPlus"):
-        raise UserError(
+        raise GsvEdgeError(
             f"--sv is only for v2Pro/v2ProPlus models, and {sovits.path.name} is a {sovits.version} model; drop --sv"
         )
     return load_sv(path)
@@ -440,14 +440,14 @@ def export_voice(ctx: Context) -> None:
     import onnxruntime as ort
     import openvino as ov
 
-    from convert.export import voice
-    from convert.export.sovits import load_reference
-    from convert.report import cosine
-    from runtime.voice_features import linear_spectrogram, prompt_audio
+    from gsv_edge.convert.export import voice
+    from gsv_edge.convert.export.sovits import load_reference
+    from gsv_edge.convert.report import cosine
+    from gsv_edge.runtime.voice_features import linear_spectrogram, prompt_audio
 
     core = ov.Core()
     f32 = {"INFERENCE_PRECISION_HINT": "f32"}
-    onnx = ctx.profile.convert.get("onnx", True)
+    onnx = ctx.profile.convert.onnx
     reference = load_reference(ctx.sovits)
 
     graph = voice.RefEncoderGraph(reference)
@@ -500,7 +500,7 @@ def export_voice(ctx: Context) -> None:
 def _export_sv(ctx: Context, core, voice, cosine, ort) -> None:
     """ERes2NetV2 as fbank → sv_emb: exported once to ONNX, the IR read from it; fp32 checked against the torch
     reference, shipped as fp16 IR (+ the fp32 ONNX file when the profile wants ONNX)."""
-    from runtime.fbank import fbank
+    from gsv_edge.runtime.fbank import fbank
 
     graph = voice.SpeakerGraph(ctx.sv.model)
     feed = {"fbank": fbank(_synthetic_voice(16000, 3.0, 6))[None]}
@@ -519,7 +519,7 @@ def _export_sv(ctx: Context, core, voice, cosine, ort) -> None:
     shipped = core.compile_model(ctx.staging / files[0], "CPU", ctx.precision_hint)(feed)["sv_emb"]
     ctx.report.add(Check("sv", "openvino", "fp16", "fp32", {"cosine": cosine(shipped, fp32)}))
     ctx.graphs.append(GraphFile("sv", "openvino", "fp16", files, voice.SV_INPUTS, voice.SV_OUTPUTS))
-    if not ctx.profile.convert.get("onnx", True):
+    if not ctx.profile.convert.onnx:
         onnx_path.unlink()
         return
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -529,14 +529,14 @@ def _export_sv(ctx: Context, core, voice, cosine, ort) -> None:
 
 
 def _export_bert(ctx: Context, core, voice, cosine, ort) -> None:
-    from convert.quantize import quantize_bert
-    from runtime.text import clean_text
-    from runtime.voice_features import BertTokenizer
+    from gsv_edge.convert.quantize import quantize_bert
+    from gsv_edge.runtime.text import clean_text
+    from gsv_edge.runtime.voice_features import BertTokenizer
 
     folder = Path(ctx.options.bert)
     tokenizer_file = folder / "tokenizer.json"
     if not tokenizer_file.is_file():
-        raise UserError(f"{folder}: no tokenizer.json; pass the chinese-roberta-wwm-ext-large folder from upstream")
+        raise GsvEdgeError(f"{folder}: no tokenizer.json; pass the chinese-roberta-wwm-ext-large folder from upstream")
     shutil.copyfile(tokenizer_file, ctx.staging / "bert_tokenizer.json")
     ctx.tables["bert_tokenizer"] = "bert_tokenizer.json"
     tokenizer = BertTokenizer(tokenizer_file)
@@ -550,7 +550,7 @@ def _export_bert(ctx: Context, core, voice, cosine, ort) -> None:
     fp32 = [compiled(s)["hidden"] for s in samples]
     max_abs = max(float(np.abs(a - b).max()) for a, b in zip(fp32, expected, strict=True))
     ctx.report.add(Check("bert", "openvino", "fp32", "reference", {"max_abs": max_abs}, max_abs <= 1e-3))
-    fmt = ctx.profile.convert.get("bert_weight_format", "int8")
+    fmt = ctx.profile.convert.bert_weight_format
     shipped_model = quantize_bert(voice.bert_to_openvino(graph), samples) if fmt == "int8" else model
     files = _save_openvino(shipped_model, ctx.staging, f"bert.{fmt}", fp16=fmt == "fp16")
     if fmt != "fp32":
@@ -558,7 +558,7 @@ def _export_bert(ctx: Context, core, voice, cosine, ort) -> None:
         score = float(np.mean([cosine(compiled(s)["hidden"], f) for s, f in zip(samples, fp32, strict=True)]))
         ctx.report.add(Check("bert", "openvino", fmt, "fp32", {"cosine": score}))
     ctx.graphs.append(GraphFile("bert", "openvino", fmt, files, voice.BERT_INPUTS, voice.BERT_OUTPUTS))
-    if ctx.profile.convert.get("onnx", True):
+    if ctx.profile.convert.onnx:
         path = voice.bert_to_onnx(graph, ctx.staging / "bert.fp32.onnx")
         ctx.graphs.append(GraphFile("bert", "onnxruntime", "fp32", [path.name], voice.BERT_INPUTS, voice.BERT_OUTPUTS))
 
@@ -578,23 +578,25 @@ G2PW_CHECK_SENTENCES = (
 def _g2pw_source(options: ConvertOptions, sovits: SovitsCheckpoint):
     """The --g2pw folder as a g2pW reader (files checked, nothing loaded yet); its tokenizer is the folder's
     tokenizer.json, else the --bert folder's."""
-    from runtime.text import TextError
-    from runtime.text.zh_g2pw import G2PW, TOKENIZER_FILE
+    from gsv_edge.runtime.text import TextError
+    from gsv_edge.runtime.text.zh_g2pw import G2PW, TOKENIZER_FILE
 
     if sovits.symbol_version == "v1":
-        raise UserError(f"--g2pw is for v2 models (upstream's v1 never uses g2pW), and {sovits.path.name} is v1; "
+        raise GsvEdgeError(f"--g2pw is for v2 models (upstream's v1 never uses g2pW), and {sovits.path.name} is v1; "
                         "drop --g2pw")  # fmt: skip
     folder = Path(options.g2pw)
     tokenizer = None
     if not (folder / TOKENIZER_FILE).is_file():
         if options.bert is None or not (Path(options.bert) / TOKENIZER_FILE).is_file():
-            raise UserError(f"--g2pw {folder}: no {TOKENIZER_FILE} there; pass --bert (chinese-roberta-wwm-ext-large, "
-                            "whose tokenizer g2pW uses) or copy its tokenizer.json into the folder")  # fmt: skip
+            raise GsvEdgeError(
+                f"--g2pw {folder}: no {TOKENIZER_FILE} there; pass --bert (chinese-roberta-wwm-ext-large, whose "
+                "tokenizer g2pW uses) or copy its tokenizer.json into the folder"
+            )
         tokenizer = Path(options.bert) / TOKENIZER_FILE
     try:
         return G2PW(folder, tokenizer, options.g2pw_dicts or None)
     except TextError as err:
-        raise UserError(str(err)) from None
+        raise GsvEdgeError(str(err)) from None
 
 
 def export_g2pw(ctx: Context) -> None:
@@ -603,7 +605,7 @@ def export_g2pw(ctx: Context) -> None:
     dictionaries merged into one polyphonic.rep; the INT8 readings are checked against fp32's."""
     if ctx.options.g2pw is None:
         return
-    from runtime.text.zh_g2pw import G2PW, REQUIRED_FILES, TOKENIZER_FILE
+    from gsv_edge.runtime.text.zh_g2pw import G2PW, REQUIRED_FILES, TOKENIZER_FILE
 
     source = _g2pw_source(ctx.options, ctx.sovits)
     target = ctx.staging / G2PW_FOLDER
@@ -617,7 +619,7 @@ def export_g2pw(ctx: Context) -> None:
         (target / "polyphonic.rep").write_text(merged, encoding="utf-8")
     _quantize_onnx(source.model, "int8", target / "g2pW.int8.onnx")
     shipped = G2PW(target)
-    from runtime.text import zh_normalize
+    from gsv_edge.runtime.text import zh_normalize
 
     sentences = [zh_normalize.text_normalize(text) for text in G2PW_CHECK_SENTENCES]
     expected, got = source.predictions(sentences), shipped.predictions(sentences)
@@ -672,6 +674,7 @@ def _write_pack_files(ctx: Context) -> None:
         tables=ctx.tables,
         sources=sources,
         profile=ctx.profile.name,
+        settings=ctx.profile.settings,
         converter={"name": "gsv-edge", "version": _converter_version()},
         sha256={name: file_sha256(ctx.staging / name) for name in files},
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from convert.checkpoint import GptCheckpoint, SovitsCheckpoint
+from gsv_edge.convert.checkpoint import GptCheckpoint, SovitsCheckpoint
 
 
 @dataclass
@@ -43,7 +43,7 @@ def expected_shapes(ckpt: GptCheckpoint | SovitsCheckpoint) -> dict[str, tuple[i
     """Name → shape of every tensor the reference model for this checkpoint's config holds."""
     import torch
 
-    from convert.reference import build_gpt, build_sovits
+    from gsv_edge.convert.reference import build_gpt, build_sovits
 
     with torch.device("meta"):
         if isinstance(ckpt, GptCheckpoint):

@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from convert.checkpoint import HParams, to_hparams, unfold_weight_norm, write_checkpoint
-from edge.errors import UserError
+from gsv_edge.convert.checkpoint import HParams, to_hparams, unfold_weight_norm, write_checkpoint
+from gsv_edge.runtime.errors import GsvEdgeError
 
 VERSIONS = ("v1", "v2", "v2Pro", "v2ProPlus")
 SIZES = ("full", "tiny")
@@ -179,7 +179,7 @@ def _calibrate_eos(gpt_cfg: dict, state: dict[str, torch.Tensor], seed: int) -> 
     constant 1 (weight 0, bias 1), every token's weight on that channel 0, and EOS's row becomes
     ``bias`` × that channel, i.e. a constant EOS logit. ``bias`` is chosen on logits the model really makes.
     """
-    from convert.reference import build_gpt
+    from gsv_edge.convert.reference import build_gpt
 
     model_cfg = gpt_cfg["model"]
     last, eos = int(model_cfg["n_layer"]) - 1, int(model_cfg["EOS"])
@@ -214,7 +214,7 @@ def _write_demo_voice_assets(folder: Path, seed: int) -> None:
     import soundfile as sf
     from transformers import HubertConfig, HubertModel
 
-    from convert.convert import _synthetic_voice
+    from gsv_edge.convert.convert import _synthetic_voice
 
     torch.manual_seed(seed)
     HubertModel(HubertConfig(**DEMO_HUBERT)).eval().save_pretrained(folder / "chinese-hubert-base-demo")
@@ -232,15 +232,15 @@ def write_demo_model(
 ) -> list[Path]:
     """Write gpt.ckpt and sovits.pth into ``output`` (atomically: a temp folder renamed at the end); with
     ``voice_assets`` also a small random HuBERT folder and a reference clip with its transcript."""
-    from convert.reference import build_gpt, build_sovits
+    from gsv_edge.convert.reference import build_gpt, build_sovits
 
     if version not in VERSIONS:
-        raise UserError(f"unknown version {version!r}; choose one of {', '.join(VERSIONS)}")
+        raise GsvEdgeError(f"unknown version {version!r}; choose one of {', '.join(VERSIONS)}")
     if size not in SIZES:
-        raise UserError(f"unknown size {size!r}; choose 'full' or 'tiny'")
+        raise GsvEdgeError(f"unknown size {size!r}; choose 'full' or 'tiny'")
     output = Path(output)
     if output.exists() and not force:
-        raise UserError(f"{output} already exists; pass --force to replace it or choose another -o folder")
+        raise GsvEdgeError(f"{output} already exists; pass --force to replace it or choose another -o folder")
 
     gpt_cfg = gpt_config(version, size)
     sovits_cfg = sovits_config(version, size)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convert.checkpoint import CheckpointError, GptCheckpoint, SovitsCheckpoint, load_any
-from convert.coverage import KeyCoverage, key_coverage
-from convert.versions import check_pair
+from gsv_edge.convert.checkpoint import CheckpointError, GptCheckpoint, SovitsCheckpoint, load_any
+from gsv_edge.convert.coverage import KeyCoverage, key_coverage
+from gsv_edge.convert.versions import check_pair
 
 
 @dataclass

@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from edge.errors import UserError
-
-T2S_FORMATS = ("fp32", "fp16", "int8", "int4")
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.profile import T2S_FORMATS
 
 
 def compress_t2s(model, weight_format: str, dataset=None):
@@ -21,7 +20,7 @@ def compress_t2s(model, weight_format: str, dataset=None):
     import nncf
 
     if weight_format not in T2S_FORMATS:
-        raise UserError(f"unknown t2s weight format {weight_format!r}; choose one of {', '.join(T2S_FORMATS)}")
+        raise GsvEdgeError(f"unknown t2s weight format {weight_format!r}; choose one of {', '.join(T2S_FORMATS)}")
     if weight_format == "fp32":
         return model
     if weight_format == "fp16":
@@ -32,9 +31,6 @@ def compress_t2s(model, weight_format: str, dataset=None):
     if dataset is not None:
         options.update(dataset=dataset, awq=True, sensitivity_metric=nncf.SensitivityMetric.HESSIAN_INPUT_ACTIVATION)
     return nncf.compress_weights(model, **options)
-
-
-SOVITS_FORMATS = ("fp16", "int8", "fp32")
 
 
 def quantize_sovits_decoder(model, dataset, samples: int):

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from convert.checkpoint import HEADER_CODES, CheckpointError, GptCheckpoint, RawCheckpoint, SovitsCheckpoint
+from gsv_edge.convert.checkpoint import HEADER_CODES, CheckpointError, GptCheckpoint, RawCheckpoint, SovitsCheckpoint
 
 SUPPORTED = ("v1", "v2", "v2Pro", "v2ProPlus")
 SYMBOL_TABLE_ROWS = {322: "v1", 732: "v2"}

@@ -1,7 +1,8 @@
 """The ``gsv-edge`` command. Commands are thin: parse options, call the library, print.
 
-Workstation commands (inspect, demo-model, bench-reference) import ``convert`` lazily, inside the command,
-so the device-side commands never load torch.
+Workstation commands (inspect, convert, demo-model, bench-t2s) import ``gsv_edge.convert`` inside the command, so
+the device-side commands never load torch. Every failure a user can fix ends in ``main()``: one line on stderr,
+exit code 2.
 """
 
 from __future__ import annotations
@@ -14,11 +15,23 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from edge.errors import UserError
+from gsv_edge.runtime.errors import GsvEdgeError
+
+# The order of the workflow, then the tools (click would sort them by name).
+COMMAND_ORDER = ("inspect", "convert", "voice", "say", "bench", "doctor", "phonemize", "demo-model", "bench-text",
+                 "bench-t2s")  # fmt: skip
+
+
+class _WorkflowOrder(typer.core.TyperGroup):
+    def list_commands(self, ctx) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: COMMAND_ORDER.index(n) if n in COMMAND_ORDER else len(COMMAND_ORDER))
+
 
 app = typer.Typer(
     name="gsv-edge",
     help="Run GPT-SoVITS voice cloning offline on small machines.",
+    cls=_WorkflowOrder,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,7 +43,16 @@ app.add_typer(voice_app, name="voice")
 
 PackOption = Annotated[Path, typer.Option("--pack", "-p", help="Pack folder made by 'gsv-edge convert'.")]
 VoicesOption = Annotated[Path | None, typer.Option("--voices", help="Voice folder (default: PACK/voices).")]
-BackendOption = Annotated[str | None, typer.Option("--backend", help="openvino or onnxruntime (default: profile).")]
+BackendOption = Annotated[
+    str | None,
+    typer.Option("--backend", help="Run every graph on openvino or onnxruntime (default: the pack's settings)."),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", help="Run with this profile's settings instead of the pack's own: a name or a .toml path."
+    ),
+]
 
 
 def _voices_dir(pack: Path, voices: Path | None) -> Path:
@@ -48,16 +70,16 @@ def voice_add(
     backend: BackendOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing voice of that name.")] = False,
 ) -> None:
-    """Enroll a voice from a reference clip and its transcript. The audio itself is not stored."""
-    from runtime.synthesizer import Synthesizer
-    from runtime.voices import check_name, save_voice
+    """Enroll a voice from a reference clip and its transcript (the audio itself is not stored)."""
+    from gsv_edge.runtime.engine import Engine
+    from gsv_edge.runtime.enroll import enroll_voice
+    from gsv_edge.runtime.voices import check_name, save_voice
 
     check_name(name)
     folder = _voices_dir(pack, voices)
     if (folder / f"{name}.npz").exists() and not force:
-        raise UserError(f"voice {name!r} already exists in {folder}; pass --force to replace it")
-    synth = Synthesizer.load(pack, backend=backend, voices_dir=folder)
-    voice = synth.enroll(name, ref, text, lang)
+        raise GsvEdgeError(f"voice {name!r} already exists in {folder}; pass --force to replace it")
+    voice = enroll_voice(Engine.open(pack, backend=backend), name, ref, text, lang)
     path = save_voice(voice, folder)
     typer.echo(f"enrolled {name}: {len(voice.prompt_tokens)} prompt tokens, {len(voice.phone_ids)} phones -> {path}")
 
@@ -65,7 +87,7 @@ def voice_add(
 @voice_app.command("list")
 def voice_list(pack: PackOption, voices: VoicesOption = None) -> None:
     """List the voices enrolled for a pack."""
-    from runtime.voices import list_voices
+    from gsv_edge.runtime.voices import list_voices
 
     entries = list_voices(_voices_dir(pack, voices))
     if not entries:
@@ -77,8 +99,8 @@ def voice_list(pack: PackOption, voices: VoicesOption = None) -> None:
 @voice_app.command("show")
 def voice_show(name: str, pack: PackOption, voices: VoicesOption = None) -> None:
     """Print a voice's metadata as JSON."""
-    from runtime.pack import read_manifest
-    from runtime.voices import load_voice
+    from gsv_edge.runtime.pack import read_manifest
+    from gsv_edge.runtime.voices import load_voice
 
     voice = load_voice(_voices_dir(pack, voices), name, read_manifest(pack, verify=False).fingerprint)
     typer.echo(json.dumps(voice.metadata(), ensure_ascii=False, indent=2))
@@ -87,7 +109,7 @@ def voice_show(name: str, pack: PackOption, voices: VoicesOption = None) -> None
 @voice_app.command("rm")
 def voice_rm(name: str, pack: PackOption, voices: VoicesOption = None) -> None:
     """Remove a voice."""
-    from runtime.voices import remove_voice
+    from gsv_edge.runtime.voices import remove_voice
 
     remove_voice(_voices_dir(pack, voices), name)
     typer.echo(f"removed {name}")
@@ -107,56 +129,73 @@ def say(
     top_p: Annotated[float, typer.Option(help="Sampling top-p (1 = off).")] = 1.0,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
     voices: VoicesOption = None,
+    profile: ProfileOption = None,
     backend: BackendOption = None,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Say which backend runs and why.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Say which backends and settings run, and why.")] = False,
 ) -> None:
     """Speak text in an enrolled voice: to the sound card, a WAV file (-o) or raw PCM on stdout."""
-    from runtime.audio_out import play, write_raw, write_wav
-    from runtime.synthesizer import SpeechOptions, Synthesizer
-    from runtime.vocoder import SAMPLE_RATE
+    from gsv_edge.runtime.audio_out import play, write_raw, write_wav
+    from gsv_edge.runtime.profile import load_profile
+    from gsv_edge.runtime.synthesizer import SpeechOptions, Synthesizer
 
     if not voice:
-        raise UserError("no voice given; pass --voice NAME (see 'gsv-edge voice list --pack PACK')")
+        raise GsvEdgeError("no voice given; pass --voice NAME (see 'gsv-edge voice list --pack PACK')")
     if not 0.25 <= speed <= 4:
-        raise UserError(f"--speed {speed} is out of range; use 0.25 to 4")
-    synth = Synthesizer.load(pack, backend=backend, voices_dir=_voices_dir(pack, voices))
+        raise GsvEdgeError(f"--speed {speed} is out of range; use 0.25 to 4")
+    settings = load_profile(profile).settings if profile else None
+    synth = Synthesizer.load(pack, settings=settings, backend=backend, voices_dir=_voices_dir(pack, voices))
     if verbose:
-        typer.echo(
-            f"backend: {synth.backend.name} ({synth.backend.reason}), precision {synth.backend.precision}", err=True
-        )
-        for label, chosen in (("GPT", synth.t2s_backend), ("SoVITS encoder", synth.encoder_backend)):
-            if chosen is not synth.backend:
-                typer.echo(f"{label} backend: {chosen.name} ({chosen.reason})", err=True)
+        _describe(synth, profile)
     speaker = synth.voice(voice)
     options = SpeechOptions(top_k=top_k, top_p=top_p, temperature=temperature, speed=speed, seed=seed)
     lines = [text] if text is not None else [line for line in sys.stdin.read().splitlines() if line.strip()]
     if output_raw:
         for line in lines:
             for chunk in synth.stream(line, speaker, lang, options):
-                write_raw(chunk)  # each chunk as soon as it is made
+                write_raw(chunk.samples)  # each chunk as soon as it is made
         return
     if output is None:
-        chunks = (chunk for line in lines for chunk in synth.stream(line, speaker, lang, options))
-        underruns = play(chunks, SAMPLE_RATE)
+        chunks = (chunk.samples for line in lines for chunk in synth.stream(line, speaker, lang, options))
+        underruns = play(chunks, synth.manifest.sample_rate)
         if verbose:
             typer.echo(f"played; underruns: {underruns}", err=True)
         return
-    audio = np.concatenate([synth.synthesize(line, speaker, lang, options) for line in lines] or [np.zeros(0)])
-    write_wav(output, audio, SAMPLE_RATE)
-    typer.echo(f"wrote {output} ({len(audio) / SAMPLE_RATE:.2f} s)", err=True)
+    utterances = [synth.synthesize(line, speaker, lang, options) for line in lines]
+    audio = np.concatenate([u.samples for u in utterances] or [np.zeros(0, np.float32)])
+    write_wav(output, audio, synth.manifest.sample_rate)
+    typer.echo(f"wrote {output} ({len(audio) / synth.manifest.sample_rate:.2f} s)", err=True)
+
+
+def _describe(synth, profile: str | None) -> None:
+    """--verbose: the backends that run each graph and why, and the streaming plan, on stderr."""
+    engine = synth.engine
+    main = engine.backend
+    typer.echo(f"backend: {main.name} ({main.reason}), precision {main.precision}", err=True)
+    for label, graph in (("GPT", "t2s"), ("SoVITS encoder", "sovits_enc")):
+        chosen = engine.backend_for(graph)
+        if chosen is not main:
+            typer.echo(f"{label} backend: {chosen.name} ({chosen.reason})", err=True)
+    plan = engine.settings.streaming
+    source = f"profile {profile}" if profile else "the pack's settings"
+    typer.echo(
+        f"streaming ({source}): first chunk {plan.first_chunk_tokens} tokens, chunks up to {plan.chunk_tokens}, "
+        f"left context {plan.left_context_tokens}, lookahead {plan.lookahead_tokens}, "
+        f"decoder windows {list(plan.decoder_windows)}, overlap {'on' if plan.overlap else 'off'}",
+        err=True,
+    )
 
 
 @app.command()
 def doctor(
     pack: Annotated[Path | None, typer.Option("--pack", "-p", help="Also check this pack on this machine.")] = None,
+    profile: ProfileOption = None,
     backend: BackendOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """What this machine offers: backends and their devices, CPU precisions, sound output; with --pack, which
-    backend and graphs the pack would run with here, and why."""
-    from edge.doctor import diagnose
+    """What this machine offers (backends, CPU precisions, sound output), and how a pack would run here."""
+    from gsv_edge.edge.doctor import diagnose
 
-    report = diagnose(pack, backend)
+    report = diagnose(pack, backend, profile)
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.to_text())
 
 
@@ -164,25 +203,39 @@ def doctor(
 def bench(
     pack: PackOption,
     backend: Annotated[
-        str, typer.Option(help="profile (as the pack's profile runs it), openvino, onnxruntime, or all.")
+        str, typer.Option(help="profile (the pack's settings, or --profile's), openvino, onnxruntime, or all.")
     ] = "all",
+    profile: ProfileOption = None,
     text: Annotated[str | None, typer.Option(help="Text to speak (default: a 20-word English sentence).")] = None,
     repeats: Annotated[int, typer.Option(help="Timed repetitions after one warm-up; medians are reported.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per setup.")] = False,
 ) -> None:
-    """Measure a pack on this machine: prefill, ms per token, vocoder RTF, first audio, RTF, peak RSS."""
-    from runtime.bench import DEFAULT_TEXT
-    from runtime.bench import bench as run_bench
-    from runtime.pack import read_manifest
+    """Measure a pack here: prefill, ms per token, vocoder RTF, first audio, RTF and peak RSS."""
+    from gsv_edge.edge.bench import DEFAULT_TEXT
+    from gsv_edge.edge.bench import bench as run_bench
+    from gsv_edge.runtime.pack import read_manifest
+    from gsv_edge.runtime.profile import load_profile
 
     read_manifest(pack)
+    if profile:
+        load_profile(profile)  # a bad profile fails here, not in each measuring process
     setups = ("profile", "openvino", "onnxruntime")
     if backend not in (*setups, "all"):
-        raise UserError(f"unknown --backend {backend!r}; choose profile, openvino, onnxruntime or all")
-    results = run_bench(pack, list(setups) if backend == "all" else [backend], text or DEFAULT_TEXT, repeats)
+        raise GsvEdgeError(f"unknown --backend {backend!r}; choose profile, openvino, onnxruntime or all")
+    if repeats < 1:
+        raise GsvEdgeError(f"--repeats {repeats}: use at least 1")
+    chosen = list(setups) if backend == "all" else [backend]
+    results = run_bench(pack, chosen, text or DEFAULT_TEXT, repeats, profile)
     if as_json:
         typer.echo(json.dumps(results, indent=2))
-        return
+    else:
+        _print_bench(results)
+    failed = [r for r in results if "error" in r]
+    if failed:
+        raise GsvEdgeError(f"bench: setup {failed[0]['setup']} failed: {failed[0]['error']}")
+
+
+def _print_bench(results: list[dict]) -> None:
     columns = ("prefill_ms", "ms_per_token", "vocoder_rtf", "first_audio_ms", "rtf", "peak_rss_mb")
     graphs = ("GPT", "SoVITS enc", "SoVITS dec")
     typer.echo(f"{'setup':12s} " + " ".join(f"{g:17s}" for g in graphs) + " ".join(f"{c:>14s}" for c in columns))
@@ -204,9 +257,10 @@ def inspect(
     files: Annotated[list[Path], typer.Argument(help="GPT .ckpt and/or SoVITS .pth files.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
 ) -> None:
-    """Show version, sizes, parameter count and key coverage of GPT-SoVITS checkpoints, and whether a
-    GPT and a SoVITS file belong together. Never runs code from the files."""
-    from convert.inspect import inspect_files
+    """Check GPT-SoVITS checkpoints: version, sizes, parameters, key coverage, and whether a pair belongs together.
+
+    The files are read without running any code from them."""
+    from gsv_edge.convert.inspect import inspect_files
 
     report = inspect_files(files)
     if as_json:
@@ -228,9 +282,10 @@ def demo_model(
         bool, typer.Option("--voice-assets", help="Also write a small random HuBERT and a reference clip.")
     ] = False,
 ) -> None:
-    """Write a seeded random GPT-SoVITS model in the official file formats (random weights: it shows the
-    pipeline and its speed, not a voice)."""
-    from convert.demo_model import write_demo_model
+    """Write a seeded random GPT-SoVITS model in the official file formats (for demos and tests).
+
+    Its weights are random: it shows the pipeline and its speed, not a voice."""
+    from gsv_edge.convert.demo_model import write_demo_model
 
     written = write_demo_model(output, version=version, size=size, seed=seed, force=force, voice_assets=voice_assets)
     for path in written:
@@ -260,13 +315,13 @@ def phonemize(
     ] = None,
 ) -> None:
     """Show the segments, phones and phone ids the model will get for TEXT (for debugging a voice)."""
-    from runtime.text import TextError, clean_text
-    from runtime.text import phonemize as run_phonemize
+    from gsv_edge.runtime.text import TextError, clean_text
+    from gsv_edge.runtime.text import phonemize as run_phonemize
 
     if version not in ("v1", "v2"):
-        raise UserError(f"unknown --version {version!r}; choose v1 or v2")
+        raise GsvEdgeError(f"unknown --version {version!r}; choose v1 or v2")
     if g2pw is None and (bert_tokenizer is not None or g2pw_dict):
-        raise UserError("--bert-tokenizer and --g2pw-dict only apply with --g2pw DIR; add it or drop them")
+        raise GsvEdgeError("--bert-tokenizer and --g2pw-dict only apply with --g2pw DIR; add it or drop them")
     if text is None:
         text = sys.stdin.read()
     try:
@@ -284,7 +339,7 @@ def phonemize(
                 for seg in run_phonemize(text, language=lang, version=version, g2pw=reader)
             ]  # fmt: skip
     except TextError as err:
-        raise UserError(str(err)) from None
+        raise GsvEdgeError(str(err)) from None
     if as_json:
         typer.echo(json.dumps({"segments": segments}, ensure_ascii=False))
         return
@@ -300,7 +355,7 @@ def _g2pw_reader(folder: Path | None, tokenizer: Path | None, dictionaries: list
     """The g2pW reader of --g2pw (None without it); a missing file is a TextError naming it."""
     if folder is None:
         return None
-    from runtime.text.zh_g2pw import G2PW
+    from gsv_edge.runtime.text.zh_g2pw import G2PW
 
     return G2PW(folder, tokenizer, dictionaries or None)
 
@@ -313,14 +368,14 @@ def bench_text(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per mode.")] = False,
 ) -> None:
     """Time the text front end per call on seeded random and ordinary inputs: median, p99 and max ms."""
-    from runtime.text.bench import MODES, measure
+    from gsv_edge.runtime.text.bench import MODES, measure
 
     modes = lang or list(MODES)
     unknown = [m for m in modes if m not in MODES]
     if unknown:
-        raise UserError(f"unknown --lang {unknown[0]!r}; choose from {', '.join(MODES)}")
+        raise GsvEdgeError(f"unknown --lang {unknown[0]!r}; choose from {', '.join(MODES)}")
     if calls < 1 or max_chars < 0:
-        raise UserError("--calls must be at least 1 and --max-chars at least 0")
+        raise GsvEdgeError("--calls must be at least 1 and --max-chars at least 0")
     results = [measure(mode, calls, max_chars) for mode in modes]
     if as_json:
         typer.echo(json.dumps(results, indent=2))
@@ -368,19 +423,21 @@ def convert(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
 ) -> None:
-    """Convert a GPT-SoVITS model into a pack for a device: OpenVINO IR (+ ONNX for the ONNX Runtime
-    fallback), quantized per the profile, checked against the torch reference, with a report."""
+    """Convert a GPT-SoVITS model into a pack for a device, checked against the torch reference.
+
+    The pack holds OpenVINO IR and ONNX, quantized as the profile says, the profile's runtime settings, and an
+    accuracy report."""
     import time
 
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from convert.convert import ConvertOptions
-    from convert.convert import convert as run_convert
+    from gsv_edge.convert.convert import ConvertOptions
+    from gsv_edge.convert.convert import convert as run_convert
 
     if g2pw is None and g2pw_dict:
-        raise UserError("--g2pw-dict only applies with --g2pw DIR; add it or drop --g2pw-dict")
+        raise GsvEdgeError("--g2pw-dict only applies with --g2pw DIR; add it or drop --g2pw-dict")
     options = ConvertOptions(
         gpt, sovits, output, profile, weight_format, sovits_format, hubert, bert, force, sv=sv, g2pw=g2pw,
         g2pw_dicts=g2pw_dict,
@@ -411,8 +468,8 @@ def bench_t2s(
     threads: Annotated[int, typer.Option(help="CPU threads (0: OpenVINO's default).")] = 0,
 ) -> None:
     """Time the exported t2s graph: stateless fp32 vs stateful fp32 vs stateful compressed, interleaved."""
-    from convert.bench import bench_t2s as run_bench
-    from convert.checkpoint import load_gpt
+    from gsv_edge.convert.bench import bench_t2s as run_bench
+    from gsv_edge.convert.checkpoint import load_gpt
 
     ckpt = load_gpt(gpt)
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -427,28 +484,60 @@ def bench_t2s(
         )
 
 
+# The flag of each library parameter a GsvEdgeError can name (GsvEdgeError.option).
+FLAGS = {"backend": "--backend", "profile": "--profile", "text": "--text", "hubert": "--hubert", "bert": "--bert",
+         "sv": "--sv", "g2pw": "--g2pw"}  # fmt: skip
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def main() -> None:
-    """Console entry point: user mistakes become one line on stderr and exit code 2, never a traceback."""
+    """Console entry point: every mistake a user can fix is one line on stderr and exit code 2, no traceback."""
     try:
         code = app(standalone_mode=False)
-    except UserError as err:
-        typer.echo(f"error: {err}", err=True)
+    except GsvEdgeError as err:
+        flag = FLAGS.get(err.option or "")
+        message = _one_line(err)
+        if flag and flag not in message:
+            message += f" ({flag})"
+        typer.echo(f"error: {message}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as err:  # click's own usage errors
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(2)
-        raise
+    except OSError as err:  # disk full, read-only, not a folder, no permission: the system's words, and the path
+        where = f": {err.filename}" if err.filename else ""
+        typer.echo(f"error: {_one_line(err.strerror or err)}{where}", err=True)
+        sys.exit(2)
+    except Exception as err:
+        code = _usage_error(err)
+        if code is None:
+            raise
+        sys.exit(code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(err: Exception) -> int | None:
+    """The exit code for a command-line usage error of whichever click the installed typer uses (its own bundled
+    copy in typer 0.29, the click package before), after printing it; None for anything else. Matched by the
+    classes' names, so it does not depend on which copy raised it."""
+    names = {cls.__name__ for cls in type(err).__mro__}
+    if "Exit" in names:
+        return int(getattr(err, "exit_code", 0) or 0)
+    if "Abort" in names:
+        typer.echo("aborted", err=True)
+        return 1
+    if "NoArgsIsHelpError" in names:  # a bare `gsv-edge` or `gsv-edge voice`: the help, as asked
+        typer.echo(err.ctx.get_help() if getattr(err, "ctx", None) else err.format_message())
+        return 0
+    if "ClickException" in names:
+        context = getattr(err, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        typer.echo(f"error: {_one_line(err.format_message())}{hint}", err=True)
+        return 2
+    return None
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ class Diagnosis:
         return "\n".join(f"{marks[f.status]} {f.topic:18s} {f.detail}" for f in self.findings)
 
 
-def diagnose(pack: Path | None = None, backend: str | None = None) -> Diagnosis:
+def diagnose(pack: Path | None = None, backend: str | None = None, profile: str | None = None) -> Diagnosis:
+    """Backends, CPU precisions and sound output; with ``pack``, what it would run with here."""
     report = Diagnosis()
     report.add("machine", "info", f"{platform.machine()}, {platform.system()} {platform.release()}, Python "
                f"{platform.python_version()}")  # fmt: skip
@@ -39,7 +40,7 @@ def diagnose(pack: Path | None = None, backend: str | None = None) -> Diagnosis:
     _onnxruntime(report)
     _sound(report)
     if pack is not None:
-        _pack(report, pack, backend)
+        _pack(report, pack, backend, profile)
     return report
 
 
@@ -78,7 +79,7 @@ def _sound(report: Diagnosis) -> None:
         return
     try:
         device = sd.query_devices(kind="output")
-        from runtime.audio_out import accepts_rate
+        from gsv_edge.runtime.audio_out import accepts_rate
 
         rates = "32 kHz ok" if accepts_rate(sd, device, 32000) else "32 kHz refused: audio will be resampled"
         report.add("sound output", "ok", f"{device['name']} ({rates})")
@@ -86,30 +87,36 @@ def _sound(report: Diagnosis) -> None:
         report.add("sound output", "missing", f"no output device ({err}); use -o out.wav or --output-raw")
 
 
-def _pack(report: Diagnosis, pack: Path, backend: str | None) -> None:
-    from edge.errors import UserError
-    from runtime.pack import read_manifest
-    from runtime.synthesizer import PRECISION_PREFERENCE, Synthesizer
+def _pack(report: Diagnosis, pack: Path, backend: str | None, profile: str | None = None) -> None:
+    from gsv_edge.runtime.engine import Engine
+    from gsv_edge.runtime.errors import GsvEdgeError
+    from gsv_edge.runtime.pack import read_manifest
+    from gsv_edge.runtime.profile import load_profile
 
     try:
         read_manifest(pack, full=True)  # every file hashed, even those an earlier run found unchanged
-        synth = Synthesizer.load(pack, backend=backend)
-    except UserError as err:
+        settings = load_profile(profile).settings if profile else None
+        engine = Engine.open(pack, settings, backend)
+    except GsvEdgeError as err:
         report.add("pack", "missing", str(err))
         return
-    manifest = synth.manifest
-    report.add("pack", "ok", f"{pack}: GPT-SoVITS {manifest.model_version}, profile {manifest.profile}, "
+    manifest = engine.manifest
+    report.add("pack", "ok", f"{pack}: GPT-SoVITS {manifest.model_version}, made for profile {manifest.profile}, "
                f"fingerprint {manifest.fingerprint}")  # fmt: skip
-    report.add("backend", "info", f"{synth.backend.name} ({synth.backend.reason}), compute {synth.backend.precision}")
-    for label, chosen in (("t2s backend", synth.t2s_backend), ("sovits_enc backend", synth.encoder_backend)):
-        if chosen is not synth.backend:
+    source = f"profile {profile}" if profile else "the pack's own"
+    report.add("settings", "info", f"{source}: {_settings_line(engine.settings)}")
+    main = engine.backend
+    report.add("backend", "info", f"{main.name} ({main.reason}), compute {main.precision}")
+    for label, graph in (("t2s backend", "t2s"), ("sovits_enc backend", "sovits_enc")):
+        chosen = engine.backend_for(graph)
+        if chosen is not main:
             report.add(label, "info", f"{chosen.name} ({chosen.reason})")
     for name in ("t2s", "sovits_enc", "sovits_dec", "hubert", "ref_enc", "bert"):
-        graph = manifest.graph(name, synth.backend_for(name).name, PRECISION_PREFERENCE)
-        if graph is None:
+        if not engine.has_graph(name):
             fix = {"hubert": " (voice add needs it: convert with --hubert)", "bert": " (zh BERT: convert with --bert)"}
             report.add(f"  {name}", "info", "not in the pack" + fix.get(name, ""))
         else:
+            graph = engine.graph_file(name)
             report.add(f"  {name}", "ok", f"{graph.precision}, {', '.join(graph.files)}")
     if manifest.symbols != "v1":
         g2pw = manifest.tables.get("g2pw")
@@ -117,3 +124,12 @@ def _pack(report: Diagnosis, pack: Path, backend: str | None) -> None:
             report.add("  g2pw", "info", "not in the pack (zh polyphones read by pypinyin: convert with --g2pw)")
         else:
             report.add("  g2pw", "ok", f"onnxruntime int8, {g2pw}/ (zh polyphones)")
+
+
+def _settings_line(settings) -> str:
+    runtime, streaming = settings.runtime, settings.streaming
+    threads = runtime.threads or "all cores"
+    return (
+        f"threads {threads}, precision {runtime.inference_precision}; first chunk {streaming.first_chunk_tokens} "
+        f"tokens, chunks up to {streaming.chunk_tokens}, decoder windows {list(streaming.decoder_windows)}"
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import UserError
+from gsv_edge.runtime.errors import GsvEdgeError
 
 
 def to_int16(audio: np.ndarray) -> np.ndarray:
@@ -106,7 +106,7 @@ class Player:
         try:
             import sounddevice as sd
         except OSError:
-            raise UserError("no audio output (PortAudio is not installed); write a file with -o out.wav") from None
+            raise GsvEdgeError("no audio output (PortAudio is not installed); write a file with -o out.wav") from None
         self._sd = sd
         self.source_rate = rate
         try:
@@ -117,7 +117,7 @@ class Player:
                 samplerate=self.rate, channels=1, dtype="float32", blocksize=block, callback=self._callback
             )
         except (sd.PortAudioError, ValueError) as err:
-            raise UserError(
+            raise GsvEdgeError(
                 f"no usable audio device ({err}); write a file with -o out.wav or use --output-raw"
             ) from None
         self._resampler = None

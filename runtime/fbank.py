@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.errors import UserError
+from gsv_edge.runtime.errors import GsvEdgeError
 
 SAMPLE_RATE = 16000
 MEL_BINS = 80
@@ -53,7 +53,7 @@ def fbank(audio16k: np.ndarray) -> np.ndarray:
     """16 kHz mono audio in [-1, 1] → log-mel features [frames, 80] float32, frames = 1 + (n - 400) // 160."""
     audio = np.asarray(audio16k, dtype=np.float64)
     if audio.ndim != 1 or len(audio) < FRAME_LENGTH:
-        raise UserError(f"reference audio is too short for the speaker model ({audio.size} samples at 16 kHz)")
+        raise GsvEdgeError(f"reference audio is too short for the speaker model ({audio.size} samples at 16 kHz)")
     count = 1 + (len(audio) - FRAME_LENGTH) // FRAME_SHIFT
     frames = audio[np.arange(FRAME_LENGTH)[None, :] + FRAME_SHIFT * np.arange(count)[:, None]]
     frames = frames - frames.mean(axis=1, keepdims=True)

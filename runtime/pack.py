@@ -24,13 +24,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.errors import UserError
-from runtime.cache import cache_folder, write_atomically
+from gsv_edge.runtime.cache import cache_folder, write_atomically
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.settings import Settings
 
 FORMAT = "gsv-edge-pack"
-FORMAT_VERSION = 2  # 2: the ONNX GPT returns only new cache rows (new_*), written into reserved buffers
+# 3: the manifest carries the profile's runtime and streaming settings. Older packs are refused: convert again.
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
-BACKENDS = ("openvino", "onnxruntime")
 
 
 @dataclass
@@ -72,7 +73,9 @@ class Manifest:
     sources: dict[str, dict[str, str]] = field(default_factory=dict)
     """Source files by role (gpt, sovits, hubert, bert, sv): name and sha256, to bind voices to this pack."""
     profile: str = ""
-    """Device profile the pack was made for."""
+    """Name of the device profile the pack was made for (for people: the runtime reads ``settings``)."""
+    settings: Settings = field(default_factory=Settings)
+    """How the runtime runs the pack (the profile's [runtime] and [streaming]); a device may override it."""
     converter: dict[str, str] = field(default_factory=dict)
     """Tool name and version that wrote the pack."""
     sha256: dict[str, str] = field(default_factory=dict)
@@ -81,7 +84,7 @@ class Manifest:
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+        return json.dumps({**asdict(self), "settings": self.settings.to_dict()}, indent=2, sort_keys=False) + "\n"
 
     @property
     def fingerprint(self) -> str:
@@ -136,10 +139,10 @@ def _verify_files(folder: Path, manifest: Manifest, full: bool) -> None:
     for name, expected in manifest.sha256.items():
         file = folder / name
         if not file.is_file():
-            raise UserError(f"{folder}: {name} is missing from the pack; copy the whole folder again")
+            raise GsvEdgeError(f"{folder}: {name} is missing from the pack; copy the whole folder again")
         identity = _identity(file)
         if known.get(name) != [*identity, expected] and file_sha256(file) != expected:
-            raise UserError(f"{folder}: {name} does not match its checksum; the pack is damaged, copy it again")
+            raise GsvEdgeError(f"{folder}: {name} does not match its checksum; the pack is damaged, copy it again")
         if now - identity[1] > RECENT_NS:
             record[name] = [*identity, expected]
     if record != known:
@@ -148,27 +151,28 @@ def _verify_files(folder: Path, manifest: Manifest, full: bool) -> None:
 
 def read_manifest(folder: str | Path, verify: bool = True, full: bool = False) -> Manifest:
     """Read and check a pack's manifest (and, with ``verify``, every file's hash; files unchanged since an
-    earlier successful check are not hashed again unless ``full``). Raises UserError."""
+    earlier successful check are not hashed again unless ``full``). Raises GsvEdgeError."""
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
-        raise UserError(f"{folder}: not a gsv-edge pack (no {MANIFEST}); make one with 'gsv-edge convert'")
+        raise GsvEdgeError(f"{folder}: not a gsv-edge pack (no {MANIFEST}); make one with 'gsv-edge convert'")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: unreadable manifest ({err}); convert the model again") from None
+        raise GsvEdgeError(f"{path}: unreadable manifest ({err}); convert the model again") from None
     if data.get("format") != FORMAT:
-        raise UserError(f"{path}: not a gsv-edge pack manifest")
+        raise GsvEdgeError(f"{path}: not a gsv-edge pack manifest")
     if data.get("format_version") != FORMAT_VERSION:
-        raise UserError(
+        raise GsvEdgeError(
             f"{path}: pack format {data.get('format_version')} but this gsv-edge reads format {FORMAT_VERSION}; "
             "convert the model again with this version"
         )
     try:
         data["graphs"] = [GraphFile(**graph) for graph in data["graphs"]]
+        data["settings"] = Settings.from_dict(data.get("settings"), f"{path}")
         manifest = Manifest(**data)
     except (TypeError, KeyError) as err:
-        raise UserError(f"{path}: malformed manifest ({err}); convert the model again") from None
+        raise GsvEdgeError(f"{path}: malformed manifest ({err}); convert the model again") from None
     if verify:
         _verify_files(folder, manifest, full)
     return manifest

@@ -29,6 +29,8 @@ class SamplingOptions:
     """Penalises every token already in the prompt or the output (each distinct token once)."""
     max_steps: int = MAX_STEPS
     """Hard cap on generated tokens (25 tokens = 1 s of audio)."""
+    eos_ban_steps: int = EOS_BAN_STEPS
+    """EOS may not be chosen in this many first steps (upstream: 11; ``max_steps`` makes the length fixed)."""
 
 
 def logits_to_probs(logits: np.ndarray, previous: np.ndarray, options: SamplingOptions) -> np.ndarray:

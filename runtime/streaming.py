@@ -2,7 +2,7 @@
 
 The first ``first_chunk_tokens`` tokens are vocoded as soon as they exist (0.48 s of audio at the laptop
 profile's 12); each later chunk is twice the one before, up to ``chunk_tokens``, and rounded down to whole
-decoder windows (``ChunkPlan.next_chunk``: a decoder call costs the same however few of its frames are new).
+decoder windows (``StreamingSettings.next_chunk``: a decoder call costs the same however few of its frames are new).
 For each chunk:
 
 1. ``sovits_enc`` runs on every token so far (the prefix). Its transformers attend over the whole token
@@ -21,16 +21,13 @@ the rule a whole decode uses up to its rounding of the total length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from runtime.vocoder import (
+from gsv_edge.runtime.settings import StreamingSettings
+from gsv_edge.runtime.vocoder import (
     DECODER_CONTEXT_FRAMES,
     FRAMES_PER_TOKEN,
-    SAMPLE_RATE,
     SAMPLES_PER_FRAME,
-    WINDOW_FRAMES,
     FrameNoise,
     decode_span,
     frames_for,
@@ -38,48 +35,6 @@ from runtime.vocoder import (
     prior_sample,
     sample_positions,
 )
-
-
-@dataclass(frozen=True)
-class ChunkPlan:
-    """When to vocode and with how much context (a profile's ``[streaming]`` table)."""
-
-    first_chunk_tokens: int = 12
-    chunk_tokens: int = 48
-    left_context_tokens: int = 12
-    crossfade_ms: float = 20.0
-    lookahead_tokens: int = 8
-    overlap: bool = False
-    """Run the GPT in a worker thread beside the vocoder (pays off only with cores to spare)."""
-    decoder_windows: tuple[int, ...] = WINDOW_FRAMES
-    """The only lengths (frames) the decoder runs on; each length costs memory on OpenVINO (see vocoder)."""
-
-    @classmethod
-    def from_profile(cls, streaming: dict) -> ChunkPlan:
-        known = {k: streaming[k] for k in cls.__dataclass_fields__ if k in streaming}
-        if "decoder_windows" in known:
-            known["decoder_windows"] = tuple(sorted(known["decoder_windows"]))
-        return cls(**known)
-
-    @property
-    def tokens_per_window(self) -> int:
-        """New tokens one call of the largest decoder window keeps (at speed 1): 36 for a 96-frame window."""
-        return (max(self.decoder_windows) - 2 * DECODER_CONTEXT_FRAMES) // FRAMES_PER_TOKEN
-
-    def next_chunk(self, previous: int) -> int:
-        """Tokens in the chunk after one of ``previous`` tokens: twice as many, up to ``chunk_tokens``, in whole
-        windows (at least one). A 24-token chunk would cost a full 96-frame call for 48 of its 72 frames, and a
-        48-token one two calls; with whole windows the laptop profile's 168-token bench sentence takes 6 decoder
-        calls instead of 7. A profile whose ``chunk_tokens`` is below one window keeps its own sizes."""
-        wanted = min(self.chunk_tokens, 2 * previous)
-        per_window = self.tokens_per_window
-        if self.chunk_tokens < per_window:
-            return wanted
-        return max(per_window, wanted // per_window * per_window)
-
-    @property
-    def crossfade_samples(self) -> int:
-        return int(round(self.crossfade_ms * SAMPLE_RATE / 1000))
 
 
 def ready_frames(settled_source: int, speed: float) -> int:
@@ -102,7 +57,7 @@ class SegmentStreamer:
         decoder,
         phones,
         ge,
-        plan: ChunkPlan,
+        plan: StreamingSettings,
         noise_scale: float = 0.5,
         speed: float = 1.0,
         rng: np.random.Generator | None = None,

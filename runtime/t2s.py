@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from runtime.sampling import EOS, EOS_BAN_STEPS, SamplingOptions, penalize, penalized_to_probs, sample
+from gsv_edge.runtime.sampling import EOS, SamplingOptions, penalize, penalized_to_probs, sample
 
 
 class T2SSession(Protocol):
@@ -117,8 +117,8 @@ def decode_tokens(
     seed: int | None = None,
     result: Generation | None = None,
 ) -> Iterator[int]:
-    """Upstream's AR loop, one token at a time: EOS banned for 11 steps, stop when the argmax or the sample is
-    EOS, step cap. Each token is yielded as soon as it is sampled; ``result`` (if given) records the run."""
+    """Upstream's AR loop, one token at a time: EOS banned for the first steps (11), stop when the argmax or the
+    sample is EOS, step cap. Each token is yielded as soon as it is sampled; ``result`` (if given) records the run."""
     options = options or SamplingOptions()
     result = result if result is not None else Generation()
     rng = np.random.default_rng(seed)
@@ -130,7 +130,7 @@ def decode_tokens(
     cached = rows.shape[1]
     for step in range(options.max_steps):
         result.steps = step + 1
-        allowed = logits[:-1] if step < EOS_BAN_STEPS else logits  # EOS is the last column
+        allowed = logits[:-1] if step < options.eos_ban_steps else logits  # EOS is the last column
         penalized = penalize(allowed, np.asarray(history), options.repetition_penalty)
         token = sample(penalized_to_probs(penalized, options), rng)
         # Upstream penalises its logits in place before this test, so the argmax is taken after the penalty.
@@ -140,6 +140,8 @@ def decode_tokens(
         result.tokens.append(token)
         history.append(token)
         yield token
+        if step + 1 == options.max_steps:
+            break  # the cap: no logits needed for a token that will not be sampled
         row = embeddings.tokens(np.array([token]), start=len(prompt) + len(result.tokens) - 1)[None]
         cached += 1
         logits = session.run(row.astype(np.float32), np.zeros((1, 1, 1, cached), dtype=np.float32))

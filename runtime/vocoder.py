@@ -108,7 +108,7 @@ def prior_sample(m: np.ndarray, logs: np.ndarray, noise: np.ndarray, noise_scale
     return (m + noise * np.exp(logs) * noise_scale).astype(np.float32)[None]
 
 
-def synthesize(
+def decode_whole(
     encoder, decoder, tokens, phones, ge, noise_scale=0.5, speed=1.0, rng=None, noise=None, windows=WINDOW_FRAMES
 ) -> np.ndarray:
     """Whole-utterance decode: tokens [T] → float32 audio [640 · frames_for(T, speed)]."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import UserError
+from gsv_edge.runtime.errors import GsvEdgeError
 
 N_FFT = 2048
 HOP = 640
@@ -27,7 +27,7 @@ def linear_spectrogram(audio32k: np.ndarray, n_fft: int = N_FFT, hop: int = HOP)
     audio = np.asarray(audio32k, dtype=np.float32)
     pad = (n_fft - hop) // 2
     if len(audio) <= pad:
-        raise UserError(f"reference audio is too short ({len(audio)} samples at 32 kHz); use a 3-10 s clip")
+        raise GsvEdgeError(f"reference audio is too short ({len(audio)} samples at 32 kHz); use a 3-10 s clip")
     padded = np.pad(audio, (pad, pad), mode="reflect")
     frames = 1 + (len(padded) - n_fft) // hop
     index = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
@@ -50,7 +50,7 @@ class BertTokenizer:
 
         path = Path(tokenizer_json)
         if not path.is_file():
-            raise UserError(f"{path} not found; convert the model again with --bert to include the BERT tokenizer")
+            raise GsvEdgeError(f"{path} not found; convert the model again with --bert to include the BERT tokenizer")
         self._tokenizer = Tokenizer.from_file(str(path))
 
     def __call__(self, norm_text: str) -> dict[str, np.ndarray]:
@@ -68,7 +68,7 @@ def phone_level_bert(hidden: np.ndarray, word2ph: list[int]) -> np.ndarray:
     """hidden [T + 2, 1024] (with CLS/SEP) → [1024, sum(word2ph)]: character i's row repeated word2ph[i] times."""
     per_char = hidden[1:-1]
     if len(per_char) != len(word2ph):
-        raise UserError(
+        raise GsvEdgeError(
             f"BERT produced {len(per_char)} tokens for {len(word2ph)} characters; zh BERT features need one token "
             "per character of the normalised text"
         )

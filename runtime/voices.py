@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import UserError
+from gsv_edge.runtime.errors import GsvEdgeError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_SECONDS, MAX_SECONDS = 3.0, 10.0
@@ -58,7 +58,7 @@ class Voice:
 
 def check_name(name: str) -> str:
     if not NAME.match(name):
-        raise UserError(f"voice name {name!r} is not allowed; use letters, digits, '.', '_' or '-' (max 64)")
+        raise GsvEdgeError(f"voice name {name!r} is not allowed; use letters, digits, '.', '_' or '-' (max 64)")
     return name
 
 
@@ -103,10 +103,10 @@ def load_voice(folder: Path, name: str, fingerprint: str | None = None) -> Voice
     meta_path, arrays_path = folder / f"{name}.json", folder / f"{name}.npz"
     if not meta_path.is_file() or not arrays_path.is_file():
         known = ", ".join(v["name"] for v in list_voices(folder)) or "none yet"
-        raise UserError(f"no voice {name!r} in {folder} (voices: {known}); add one with 'gsv-edge voice add'")
+        raise GsvEdgeError(f"no voice {name!r} in {folder} (voices: {known}); add one with 'gsv-edge voice add'")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if fingerprint is not None and meta.get("pack_fingerprint") != fingerprint:
-        raise UserError(
+        raise GsvEdgeError(
             f"voice {name!r} was enrolled for another model (fingerprint {meta.get('pack_fingerprint')}, this pack "
             f"{fingerprint}); enroll it again for this pack with 'gsv-edge voice add'"
         )
@@ -123,7 +123,7 @@ def remove_voice(folder: Path, name: str) -> None:
     check_name(name)
     paths = [folder / f"{name}.npz", folder / f"{name}.json"]
     if not any(p.exists() for p in paths):
-        raise UserError(f"no voice {name!r} in {folder}")
+        raise GsvEdgeError(f"no voice {name!r} in {folder}")
     for path in paths:
         path.unlink(missing_ok=True)
 
@@ -135,9 +135,9 @@ def read_reference_clip(path: Path) -> tuple[np.ndarray, int]:
     try:
         audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as err:
-        raise UserError(f"{path}: cannot read the audio ({err}); use WAV, FLAC or OGG") from None
+        raise GsvEdgeError(f"{path}: cannot read the audio ({err}); use WAV, FLAC or OGG") from None
     audio = audio.mean(axis=1)
     seconds = len(audio) / rate
     if not MIN_SECONDS <= seconds <= MAX_SECONDS:
-        raise UserError(f"{path}: the clip is {seconds:.1f} s long; use a reference clip of 3-10 s")
+        raise GsvEdgeError(f"{path}: the clip is {seconds:.1f} s long; use a reference clip of 3-10 s")
     return audio, rate

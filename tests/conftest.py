@@ -84,7 +84,7 @@ def load_cases(variant_path: Path) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def runtime_pack(tmp_path_factory) -> Path:
     """The v2-tiny conformance model converted with the laptop profile, with HuBERT and BERT (voice graphs)."""
-    from convert.convert import ConvertOptions, convert
+    from gsv_edge.convert.convert import ConvertOptions, convert
 
     folder, hf = require_conformance("v2-tiny"), require_conformance("hf")
     out = tmp_path_factory.mktemp("runtime") / "pack"
@@ -102,7 +102,7 @@ def reference_clip(tmp_path_factory) -> Path:
     """A 4 s synthetic voice-like clip at 44.1 kHz."""
     import soundfile as sf
 
-    from convert.convert import _synthetic_voice
+    from gsv_edge.convert.convert import _synthetic_voice
 
     path = tmp_path_factory.mktemp("clips") / "ref.wav"
     sf.write(path, _synthetic_voice(44100, 4.0, 5), 44100)

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from runtime.audio_out import ChunkFeeder, to_int16, write_raw, write_wav
+from gsv_edge.runtime.audio_out import ChunkFeeder, to_int16, write_raw, write_wav
 from tests.conftest import REPO_ROOT
 
 NULL_ALSA = "pcm.!default { type null }\nctl.!default { type hw card 0 }\n"

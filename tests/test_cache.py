@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.cache import cached_arrays
+from gsv_edge.runtime.cache import cached_arrays
 
 
 @pytest.fixture
@@ -52,8 +52,8 @@ def test_an_unwritable_cache_only_means_building_each_time(tmp_path, monkeypatch
 
 
 def test_english_tables_read_back_from_the_cache_equal_freshly_built_ones(cache):
-    from runtime.text import en_data, en_lexicon
-    from runtime.text.en_tagger import PerceptronTagger
+    from gsv_edge.runtime.text import en_data, en_lexicon
+    from gsv_edge.runtime.text.en_tagger import PerceptronTagger
 
     files = en_data.tagger_files()
     built_lexicon = en_lexicon.load()
@@ -74,8 +74,8 @@ def test_english_tables_read_back_from_the_cache_equal_freshly_built_ones(cache)
 def test_a_damaged_but_readable_table_is_built_again(cache, monkeypatch):
     """A cache file that still unzips but whose arrays do not hold together (offsets past the data, keys out of
     order) is not used: the tables are built afresh from the installed files."""
-    from runtime.text import en_data, en_lexicon
-    from runtime.text import en_tagger as tagger_module
+    from gsv_edge.runtime.text import en_data, en_lexicon
+    from gsv_edge.runtime.text import en_tagger as tagger_module
 
     files = en_data.tagger_files()
     fresh_lexicon = en_lexicon.load()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from convert.checkpoint import (
+from gsv_edge.convert.checkpoint import (
     CheckpointError,
     GptCheckpoint,
     SovitsCheckpoint,
@@ -22,7 +22,7 @@ from convert.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
-from convert.versions import check_pair
+from gsv_edge.convert.versions import check_pair
 from tests.conftest import require_conformance
 
 # What upstream itself decided for each conformance file (conformance README §3, cases.json "final_model_version").

@@ -11,14 +11,18 @@ import sys
 import pytest
 import torch
 
-from convert.checkpoint import read_checkpoint, write_checkpoint
+from gsv_edge.convert.checkpoint import read_checkpoint, write_checkpoint
 from tests.conftest import REPO_ROOT, require_conformance
 
 
 def gsv(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, COLUMNS="200")
     return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *map(str, args)], capture_output=True, text=True, cwd=REPO_ROOT, env=env
+        [sys.executable, "-m", "gsv_edge.edge.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
     )
 
 
@@ -148,7 +152,7 @@ def test_demo_model_is_seeded_and_refuses_to_overwrite(tmp_path):
 
 
 def test_phonemize_json_matches_the_library_and_reads_stdin():
-    from runtime.text import clean_text
+    from gsv_edge.runtime.text import clean_text
 
     result = gsv("phonemize", "你好，世界。", "--lang", "zh", "--no-split", "--json")
     assert result.returncode == 0, result.stderr
@@ -159,7 +163,7 @@ def test_phonemize_json_matches_the_library_and_reads_stdin():
     assert segment["phones"] == ["n", "i2", "h", "ao3", ",", "sh", "ir4", "j", "ie4", "."]
 
     piped = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "phonemize", "--lang", "zh"],
+        [sys.executable, "-m", "gsv_edge.edge.cli", "phonemize", "--lang", "zh"],
         input="今天天气很好！", capture_output=True, text=True, cwd=REPO_ROOT,
     )  # fmt: skip
     assert piped.returncode == 0 and "ids" in piped.stdout and "q i4" in piped.stdout
@@ -173,10 +177,10 @@ def test_phonemize_bad_language_is_one_line():
 def test_demo_gpt_stops_by_itself(tmp_path):
     """A random GPT would run to the step cap; the demo GPT has a constant EOS logit that makes it stop after
     about DEMO_MEAN_TOKENS tokens, with upstream's own sampling rules."""
-    from convert.checkpoint import load_gpt
-    from convert.demo_model import DEMO_MEAN_TOKENS, write_demo_model
-    from convert.reference import build_gpt
-    from convert.reference.ar_loop import generate
+    from gsv_edge.convert.checkpoint import load_gpt
+    from gsv_edge.convert.demo_model import DEMO_MEAN_TOKENS, write_demo_model
+    from gsv_edge.convert.reference import build_gpt
+    from gsv_edge.convert.reference.ar_loop import generate
 
     write_demo_model(tmp_path / "m", size="tiny", seed=4)
     ckpt = load_gpt(tmp_path / "m" / "gpt.ckpt")
@@ -195,16 +199,17 @@ def test_demo_gpt_stops_by_itself(tmp_path):
 
 
 def test_demo_voice_assets_enroll_through_a_converted_pack(tmp_path):
-    from convert.convert import ConvertOptions, convert
-    from convert.demo_model import DEMO_TRANSCRIPT, write_demo_model
-    from runtime.synthesizer import Synthesizer
+    from gsv_edge.convert.convert import ConvertOptions, convert
+    from gsv_edge.convert.demo_model import DEMO_TRANSCRIPT, write_demo_model
+    from gsv_edge.runtime.enroll import enroll_voice
+    from gsv_edge.runtime.synthesizer import Synthesizer
 
     model = tmp_path / "m"
     write_demo_model(model, size="tiny", seed=1, voice_assets=True)
     assert (model / "reference.txt").read_text(encoding="utf-8").strip() == DEMO_TRANSCRIPT
     pack = tmp_path / "pack"
     convert(ConvertOptions(model / "gpt.ckpt", model / "sovits.pth", pack, hubert=model / "chinese-hubert-base-demo"))
-    voice = Synthesizer.load(pack).enroll("demo", model / "reference.wav", DEMO_TRANSCRIPT, "zh")
+    voice = enroll_voice(Synthesizer.load(pack).engine, "demo", model / "reference.wav", DEMO_TRANSCRIPT, "zh")
     frames = (5 * 16000 + 9600 - 400) // 320 + 1  # the 5 s clip with upstream's 0.3 s of padding, at 50 Hz
     assert len(voice.prompt_tokens) == (frames - 2) // 2 + 1
 

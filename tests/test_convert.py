@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-import convert.convert as pipeline
-from convert.convert import ConvertOptions, convert
-from edge.errors import UserError
-from runtime.pack import read_manifest
+import gsv_edge.convert.convert as pipeline
+from gsv_edge.convert.convert import ConvertOptions, convert
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.pack import read_manifest
 from tests.conftest import require_conformance
 from tests.test_cli import assert_one_line_error, gsv
 
@@ -49,7 +49,7 @@ def test_pack_manifest_report_and_card(tmp_path):
 def test_existing_output_is_refused_and_left_alone(tmp_path):
     (tmp_path / "pack").mkdir()
     (tmp_path / "pack" / "mine.txt").write_text("keep me")
-    with pytest.raises(UserError, match="already exists.*--force"):
+    with pytest.raises(GsvEdgeError, match="already exists.*--force"):
         convert(_options(tmp_path))
     assert (tmp_path / "pack" / "mine.txt").read_text() == "keep me"
 
@@ -110,6 +110,6 @@ def test_pack_with_voice_side_graphs(tmp_path):
 
 
 def test_missing_companion_folder_is_refused(tmp_path):
-    with pytest.raises(UserError, match="--bert .*not a folder"):
+    with pytest.raises(GsvEdgeError, match="--bert .*not a folder"):
         convert(_options(tmp_path, bert=tmp_path / "nope"))
     assert list(tmp_path.iterdir()) == []

@@ -8,12 +8,12 @@ import openvino as ov
 import pytest
 import torch
 
-from convert.checkpoint import load_sovits
-from convert.export import sovits as export
-from convert.report import snr_db
-from runtime.backends.onnxruntime_backend import OnnxSoVITSDecoder, OnnxSoVITSEncoder
-from runtime.backends.openvino_backend import OpenVINOSoVITSDecoder, OpenVINOSoVITSEncoder
-from runtime.vocoder import SAMPLES_PER_FRAME, decode_span, frames_for, resample, synthesize
+from gsv_edge.convert.checkpoint import load_sovits
+from gsv_edge.convert.export import sovits as export
+from gsv_edge.convert.report import snr_db
+from gsv_edge.runtime.backends.onnxruntime_backend import OnnxSoVITSDecoder, OnnxSoVITSEncoder
+from gsv_edge.runtime.backends.openvino_backend import OpenVINOSoVITSDecoder, OpenVINOSoVITSEncoder
+from gsv_edge.runtime.vocoder import SAMPLES_PER_FRAME, decode_span, decode_whole, frames_for, resample
 from tests.conftest import load_cases, require_conformance
 
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
@@ -50,9 +50,9 @@ def test_sovits_graphs_reproduce_upstream(variant_dir, backend, tmp_path):
     args = (encoder, decoder, cases["codes"], cases["tgt_phones"], _ge(reference, cases))
     n = len(cases["codes"])
     runs = {
-        "audio_noise0": synthesize(*args, noise=np.zeros((192, frames_for(n)), np.float32)),
-        "audio_speed125": synthesize(*args, speed=1.25, noise=np.zeros((192, frames_for(n, 1.25)), np.float32)),
-        "audio_noise05": synthesize(*args, noise_scale=0.5, noise=cases["noise05_randn"]),
+        "audio_noise0": decode_whole(*args, noise=np.zeros((192, frames_for(n)), np.float32)),
+        "audio_speed125": decode_whole(*args, speed=1.25, noise=np.zeros((192, frames_for(n, 1.25)), np.float32)),
+        "audio_noise05": decode_whole(*args, noise_scale=0.5, noise=cases["noise05_randn"]),
     }
     for name, audio in runs.items():
         assert audio.shape == cases[name].shape, name

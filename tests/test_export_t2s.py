@@ -9,12 +9,12 @@ import onnxruntime as ort
 import openvino as ov
 import pytest
 
-from convert.checkpoint import load_gpt
-from convert.export.t2s import T2SGraph, embedding_tables, to_onnx, to_openvino
-from runtime.backends.onnxruntime_backend import OnnxT2S
-from runtime.backends.openvino_backend import OpenVINOT2S
-from runtime.sampling import SamplingOptions
-from runtime.t2s import T2SEmbeddings, generate, prefill_mask
+from gsv_edge.convert.checkpoint import load_gpt
+from gsv_edge.convert.export.t2s import T2SGraph, embedding_tables, to_onnx, to_openvino
+from gsv_edge.runtime.backends.onnxruntime_backend import OnnxT2S
+from gsv_edge.runtime.backends.openvino_backend import OpenVINOT2S
+from gsv_edge.runtime.sampling import SamplingOptions
+from gsv_edge.runtime.t2s import T2SEmbeddings, generate, prefill_mask
 from tests.conftest import load_cases
 
 # Upstream's recorded run (conformance README §5): greedy, penalty 1.35, early_stop_num 60 (at most 61 tokens).
@@ -96,7 +96,7 @@ def test_cache_reset_makes_runs_independent(tmp_path):
 
 def _concatenating_onnx_session(graph, tmp_path):
     """An ONNX export of the OpenVINO form (the cache concatenated and returned whole), as a second opinion."""
-    from convert.export import common
+    from gsv_edge.convert.export import common
 
     past, present = graph.cache_names()
     dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "total"}}
@@ -145,7 +145,7 @@ def test_reserved_cache_matches_the_concatenating_graph(tmp_path, monkeypatch):
 def test_kv_buffer_grows_keeping_every_heads_rows(monkeypatch, remap):
     """A cache buffer grows in place (its memory map remapped, each head's rows moved to its new offset) or,
     where maps cannot be resized, by copying into a new one; either way each head keeps its rows."""
-    from runtime.backends import onnxruntime_backend
+    from gsv_edge.runtime.backends import onnxruntime_backend
 
     if not remap:
 

@@ -9,11 +9,11 @@ import onnxruntime as ort
 import openvino as ov
 import pytest
 
-from convert.checkpoint import load_sovits
-from convert.export import voice
-from convert.export.sovits import load_reference
-from edge.errors import UserError
-from runtime.voice_features import BertTokenizer, linear_spectrogram, phone_level_bert, prompt_audio
+from gsv_edge.convert.checkpoint import load_sovits
+from gsv_edge.convert.export import voice
+from gsv_edge.convert.export.sovits import load_reference
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.voice_features import BertTokenizer, linear_spectrogram, phone_level_bert, prompt_audio
 from tests.conftest import load_cases, require_conformance
 
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
@@ -76,9 +76,9 @@ def test_numpy_spectrogram_matches_upstream(variant_dir):
 
 
 def test_host_refusals(tmp_path):
-    with pytest.raises(UserError, match="too short"):
+    with pytest.raises(GsvEdgeError, match="too short"):
         linear_spectrogram(np.zeros(100, np.float32))
-    with pytest.raises(UserError, match="--bert"):
+    with pytest.raises(GsvEdgeError, match="--bert"):
         BertTokenizer(tmp_path / "tokenizer.json")
-    with pytest.raises(UserError, match="one token per character"):
+    with pytest.raises(GsvEdgeError, match="one token per character"):
         phone_level_bert(np.zeros((5, 1024), np.float32), [2, 2])

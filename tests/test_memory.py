@@ -11,8 +11,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from runtime.memory import release_mapped_pages
-from runtime.synthesizer import Synthesizer
+from gsv_edge.runtime.memory import release_mapped_pages
+from gsv_edge.runtime.synthesizer import Synthesizer
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux memory accounting")
 
@@ -56,7 +56,7 @@ def _rss_after_freeing_half(fix: bool) -> int:
     """MB still resident after 40 blocks of 2 MB are made and every other one freed, in a fresh process."""
     script = textwrap.dedent(f"""
         import numpy as np
-        from runtime.memory import fix_mmap_threshold
+        from gsv_edge.runtime.memory import fix_mmap_threshold
         if {fix}:
             assert fix_mmap_threshold()
         big = np.ones(4 << 20, np.uint8)
@@ -80,7 +80,7 @@ def test_a_fixed_mmap_threshold_hands_freed_blocks_back():
 
 def test_loading_a_pack_warms_the_decoder_and_drops_its_weight_file_pages(runtime_pack, tmp_path):
     synth = Synthesizer.load(runtime_pack, voices_dir=tmp_path)
-    assert synth.backend.name == "openvino"
+    assert synth.engine.backend.name == "openvino"
     graph = synth.manifest.graph("sovits_dec", "openvino")
     weights = runtime_pack / next(name for name in graph.files if name.endswith(".bin"))
     assert resident_kb(weights.resolve()) == 0  # mapped by OpenVINO, but no longer resident

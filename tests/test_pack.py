@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from edge.errors import UserError
-from runtime.pack import GraphFile, Manifest, file_sha256, read_manifest
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.pack import GraphFile, Manifest, file_sha256, read_manifest
 
 
 def _pack(tmp_path):
@@ -44,21 +44,21 @@ def test_fingerprint_follows_the_sources(tmp_path):
 
 
 def test_damaged_or_foreign_packs_are_refused(tmp_path):
-    with pytest.raises(UserError, match="not a gsv-edge pack"):
+    with pytest.raises(GsvEdgeError, match="not a gsv-edge pack"):
         read_manifest(tmp_path)
     _pack(tmp_path)
     (tmp_path / "t2s.int8.bin").write_bytes(b"\x01" * 64)
-    with pytest.raises(UserError, match="does not match its checksum"):
+    with pytest.raises(GsvEdgeError, match="does not match its checksum"):
         read_manifest(tmp_path)
     read_manifest(tmp_path, verify=False)
     (tmp_path / "t2s.fp32.onnx").unlink()
     (tmp_path / "t2s.int8.bin").write_bytes(b"\x00" * 64)
-    with pytest.raises(UserError, match="missing from the pack"):
+    with pytest.raises(GsvEdgeError, match="missing from the pack"):
         read_manifest(tmp_path)
     data = json.loads((tmp_path / "manifest.json").read_text())
     data["format_version"] = 99
     (tmp_path / "manifest.json").write_text(json.dumps(data))
-    with pytest.raises(UserError, match="convert the model again"):
+    with pytest.raises(GsvEdgeError, match="convert the model again"):
         read_manifest(tmp_path)
 
 
@@ -67,7 +67,7 @@ def test_unchanged_files_are_not_hashed_again(tmp_path, monkeypatch):
     is hashed again when any of those changes, and always with full=True."""
     import os
 
-    import runtime.pack as pack_module
+    import gsv_edge.runtime.pack as pack_module
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     folder = tmp_path / "pack"
@@ -97,13 +97,13 @@ def test_unchanged_files_are_not_hashed_again(tmp_path, monkeypatch):
     replacement.write_bytes(b"\x01" * 64)
     os.utime(replacement, ns=(old, old))
     os.replace(replacement, folder / "t2s.int8.bin")
-    with pytest.raises(UserError, match="does not match its checksum"):
+    with pytest.raises(GsvEdgeError, match="does not match its checksum"):
         read_manifest(folder)
     assert hashed == ["t2s.int8.bin"]
 
 
 def test_a_fresh_file_is_hashed_every_time_and_an_unwritable_cache_is_no_error(tmp_path, monkeypatch):
-    import runtime.pack as pack_module
+    import gsv_edge.runtime.pack as pack_module
 
     (tmp_path / "cache").write_text("not a folder")  # the cache cannot be created
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from convert.checkpoint import load_gpt
-from convert.reference.ar_loop import generate, logits_to_probs
-from convert.reference.gpt import Text2SemanticDecoder
+from gsv_edge.convert.checkpoint import load_gpt
+from gsv_edge.convert.reference.ar_loop import generate, logits_to_probs
+from gsv_edge.convert.reference.gpt import Text2SemanticDecoder
 from tests.conftest import load_cases, require_conformance
 
 

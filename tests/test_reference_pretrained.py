@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from convert.reference.pretrained import BertFeatures, HubertFeatures
-from edge.errors import UserError
+from gsv_edge.convert.reference.pretrained import BertFeatures, HubertFeatures
+from gsv_edge.runtime.errors import GsvEdgeError
 from tests.conftest import load_cases, require_conformance
 
 
@@ -50,10 +50,10 @@ def test_bert_features_match_upstream(hf):
 def test_bert_refuses_a_word2ph_that_does_not_fit(hf):
     folder, _, meta = hf
     bert = BertFeatures(folder / "chinese-roberta-tiny")
-    with pytest.raises(UserError, match="one token per character"):
+    with pytest.raises(GsvEdgeError, match="one token per character"):
         bert(meta["bert_norm_text"], [2, 2])
 
 
 def test_missing_folder_names_the_problem(tmp_path):
-    with pytest.raises(UserError, match="not a Hugging Face HuBERT folder"):
+    with pytest.raises(GsvEdgeError, match="not a Hugging Face HuBERT folder"):
         HubertFeatures(tmp_path / "nowhere")

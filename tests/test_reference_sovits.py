@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from convert.checkpoint import load_sovits
-from convert.reference import build_sovits
-from convert.reference.spectrogram import linear_spectrogram
+from gsv_edge.convert.checkpoint import load_sovits
+from gsv_edge.convert.reference import build_sovits
+from gsv_edge.convert.reference.spectrogram import linear_spectrogram
 from tests.conftest import load_cases, require_conformance
 
 ATOL = 1e-4  # conformance README §8
@@ -94,7 +94,7 @@ def test_v2pro_needs_its_speaker_verification_embedding():
 def test_relative_position_band_conversions(length):
     """The pad-and-reshape conversions between the 2w+1 relative-position band and the full [T, T] matrix
     agree with their definition, element by element, for lengths shorter and longer than the band."""
-    from convert.reference.attentions import MultiHeadAttention
+    from gsv_edge.convert.reference.attentions import MultiHeadAttention
 
     window = 4
     attention = MultiHeadAttention(8, 8, heads=2, window=window)
@@ -117,7 +117,7 @@ def test_relative_position_band_conversions(length):
 def test_a_padded_window_told_its_length_decodes_as_that_length():
     """decode_latent(z_p padded with zeros, frames=n): every conv of the flow and the generator sees zeros past
     frame n, as in a decode of the n frames alone, so their audio is that decode's."""
-    from convert.export import sovits as export
+    from gsv_edge.convert.export import sovits as export
 
     folder = require_conformance("v2-tiny")
     reference = export.load_reference(load_sovits(folder / "sovits.pth"))

@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import runtime.synthesizer as synthesizer_module
-from edge.errors import UserError
-from runtime.pack import read_manifest
-from runtime.sampling import EOS, EOS_BAN_STEPS, SamplingOptions
-from runtime.synthesizer import SpeechOptions, Synthesizer
-from runtime.t2s import Generation, T2SEmbeddings, generate
-from runtime.vocoder import SAMPLE_RATE, SAMPLES_PER_TOKEN
-from runtime.voices import save_voice
+import gsv_edge.runtime.synthesizer as synthesizer_module
+from gsv_edge.runtime.engine import Engine
+from gsv_edge.runtime.enroll import enroll_voice
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.pack import read_manifest
+from gsv_edge.runtime.sampling import EOS, EOS_BAN_STEPS, SamplingOptions
+from gsv_edge.runtime.synthesizer import SpeechOptions, Synthesizer
+from gsv_edge.runtime.t2s import T2SEmbeddings, generate
+from gsv_edge.runtime.vocoder import SAMPLE_RATE, SAMPLES_PER_TOKEN
+from gsv_edge.runtime.voices import save_voice
 from tests.test_cli import assert_one_line_error, gsv
 
 TEXT = "你好，世界。今天天气很好！"
@@ -36,7 +38,7 @@ def clip(reference_clip):
 @pytest.fixture(scope="module")
 def synth(pack, clip):
     synth = Synthesizer.load(pack)
-    save_voice(synth.enroll("alice", clip, "今天天气很好", "zh"), synth.voices_dir)
+    save_voice(enroll_voice(synth.engine, "alice", clip, "今天天气很好", "zh"), synth.voices_dir)
     return synth
 
 
@@ -57,32 +59,39 @@ def test_synthesis_is_seeded_and_sized(synth):
     a = synth.synthesize(TEXT, voice, "zh", SpeechOptions(seed=7))
     b = synth.synthesize(TEXT, voice, "zh", SpeechOptions(seed=7))
     c = synth.synthesize(TEXT, voice, "zh", SpeechOptions(seed=8))
-    assert np.array_equal(a, b) and not np.array_equal(a, c)
-    pieces = list(synth.segments(TEXT, voice, "zh", SpeechOptions(seed=7)))
-    assert all(len(p) % SAMPLES_PER_TOKEN == 0 and len(p) >= EOS_BAN_STEPS * SAMPLES_PER_TOKEN for p in pieces)
-    assert len(a) == sum(len(p) for p in pieces) + len(pieces) * int(0.3 * SAMPLE_RATE)
-    assert np.abs(a).max() <= 1.0
+    assert a.sample_rate == SAMPLE_RATE
+    assert np.array_equal(a.samples, b.samples) and not np.array_equal(a.samples, c.samples)
+    with synth.open_stream(TEXT, voice, "zh", SpeechOptions(seed=7)) as speech:
+        whole = speech.whole()
+    assert np.array_equal(whole.samples, a.samples)
+    assert len(speech.tokens) == len(synth.phonemize(TEXT, "zh"))
+    assert all(len(t) >= EOS_BAN_STEPS for t in speech.tokens)
+    spoken = sum(len(t) * SAMPLES_PER_TOKEN for t in speech.tokens)
+    assert len(a.samples) == spoken + len(speech.tokens) * int(0.3 * SAMPLE_RATE)
+    assert a.seconds == len(a.samples) / SAMPLE_RATE
+    assert np.abs(a.samples).max() <= 1.0
 
 
 def test_never_replays_the_prompt(synth, monkeypatch):
     voice = synth.voice("alice")
     vocoded = []
-    real = synthesizer_module.synthesize
+    real = synthesizer_module.decode_whole
 
     def spy(encoder, decoder, tokens, *args, **kwargs):
         vocoded.append(list(tokens))
         return real(encoder, decoder, tokens, *args, **kwargs)
 
-    monkeypatch.setattr(synthesizer_module, "synthesize", spy)
+    monkeypatch.setattr(synthesizer_module, "decode_whole", spy)
     for text in ("好", "你好"):
         synth.synthesize(text, voice, "zh", SpeechOptions(seed=1))
     prompt = voice.prompt_tokens.tolist()
     assert vocoded and all(tokens[: len(prompt)] != prompt for tokens in vocoded)
 
     # a segment that yields no token is skipped, never vocoded from the prompt
-    monkeypatch.setattr(synthesizer_module, "generate", lambda *a, **k: Generation([], "eos", 1))
+    monkeypatch.setattr(synthesizer_module, "decode_tokens", lambda *a, **k: iter(()))
     vocoded.clear()
-    assert len(synth.synthesize(TEXT, voice, "zh")) == 0 and vocoded == []
+    assert len(synth.synthesize(TEXT, voice, "zh").samples) == 0 and vocoded == []
+    assert list(synth.stream(TEXT, voice, "zh")) == []  # nor streamed
 
 
 class _AlwaysEOS:
@@ -99,7 +108,7 @@ class _AlwaysEOS:
 
 
 def test_eos_first_still_speaks_the_minimum_and_no_prompt(synth):
-    embeddings = T2SEmbeddings(dict(np.load(synth.pack / "t2s_embeddings.npz")))
+    embeddings = T2SEmbeddings(dict(np.load(synth.engine.pack / "t2s_embeddings.npz")))
     prompt = np.arange(20)
     result = generate(_AlwaysEOS(), embeddings, np.arange(5), np.zeros((1024, 5), np.float32), prompt,
                       SamplingOptions(top_k=5), seed=0)  # fmt: skip
@@ -110,26 +119,26 @@ def test_eos_first_still_speaks_the_minimum_and_no_prompt(synth):
 def test_voice_refusals(synth, pack, clip, tmp_path):
     short = tmp_path / "short.wav"
     sf.write(short, np.zeros(16000, np.float32), 16000)
-    with pytest.raises(UserError, match="3-10 s"):
-        synth.enroll("x", short, "你好", "zh")
+    with pytest.raises(GsvEdgeError, match="3-10 s"):
+        enroll_voice(synth.engine, "x", short, "你好", "zh")
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"not audio")
-    with pytest.raises(UserError, match="cannot read the audio"):
-        synth.enroll("x", junk, "你好", "zh")
-    with pytest.raises(UserError, match="not allowed"):
+    with pytest.raises(GsvEdgeError, match="cannot read the audio"):
+        enroll_voice(synth.engine, "x", junk, "你好", "zh")
+    with pytest.raises(GsvEdgeError, match="not allowed"):
         save_voice(dataclasses.replace(synth.voice("alice"), name="../x"), tmp_path)
     other = tmp_path / "voices"
     shutil.copytree(synth.voices_dir, other)
     meta = json.loads((other / "alice.json").read_text())
     meta["pack_fingerprint"] = "0123456789abcdef"
     (other / "alice.json").write_text(json.dumps(meta))
-    with pytest.raises(UserError, match="enrolled for another model"):
+    with pytest.raises(GsvEdgeError, match="enrolled for another model"):
         Synthesizer.load(pack, voices_dir=other).voice("alice")
 
 
 def test_backend_choice_and_fallback(pack, tmp_path):
-    assert Synthesizer.load(pack).backend.name == "openvino"
-    onnx = Synthesizer.load(pack, backend="onnxruntime")
+    assert Synthesizer.load(pack).engine.backend.name == "openvino"
+    onnx = Synthesizer.load(pack, backend="onnxruntime").engine
     assert (onnx.backend.name, onnx.backend.reason) == ("onnxruntime", "requested")
     # a pack without OpenVINO IR falls back to ONNX Runtime and says why
     copy = tmp_path / "onnx-only"
@@ -138,28 +147,28 @@ def test_backend_choice_and_fallback(pack, tmp_path):
     data["graphs"] = [g for g in data["graphs"] if g["backend"] == "onnxruntime"]
     data["sha256"] = {f: h for f, h in data["sha256"].items() if not f.endswith((".xml", ".bin"))}
     (copy / "manifest.json").write_text(json.dumps(data))
-    fallback = Synthesizer.load(copy)
+    fallback = Synthesizer.load(copy).engine
     assert fallback.backend.name == "onnxruntime" and fallback.backend.reason.startswith("fallback")
     assert read_manifest(copy).graph("t2s", "openvino") is None
-    with pytest.raises(UserError, match="unknown backend"):
+    with pytest.raises(GsvEdgeError, match="unknown backend"):
         Synthesizer.load(pack, backend="tensorrt")
 
 
 def test_a_decoder_openvino_cannot_run_falls_back_at_load(pack, tmp_path, monkeypatch):
     """The decoder is warmed up at load, so an OpenVINO failure there is caught before any text arrives."""
-    real = Synthesizer._warm_up_decoder
+    real = Engine._warm_up_decoder
 
     def broken_on_openvino(self):
         if self.backend.name == "openvino":
             raise RuntimeError("Exception from src/plugins/intel_cpu: unsupported convolution\nmore detail")
         real(self)
 
-    monkeypatch.setattr(Synthesizer, "_warm_up_decoder", broken_on_openvino)
-    synth = Synthesizer.load(pack, voices_dir=tmp_path)
-    assert synth.backend.name == synth.t2s_backend.name == "onnxruntime"
+    monkeypatch.setattr(Engine, "_warm_up_decoder", broken_on_openvino)
+    engine = Synthesizer.load(pack, voices_dir=tmp_path).engine
+    assert engine.backend.name == engine.backend_for("t2s").name == "onnxruntime"
     reason = "fallback: openvino failed (Exception from src/plugins/intel_cpu: unsupported convolution)"
-    assert synth.backend.reason == reason  # the first line of the engine's error
-    with pytest.raises(UserError, match="cannot load .* with openvino: Exception from src/plugins/intel_cpu"):
+    assert engine.backend.reason == reason  # the first line of the engine's error
+    with pytest.raises(GsvEdgeError, match="cannot load .* with openvino: Exception from src/plugins/intel_cpu"):
         Synthesizer.load(pack, backend="openvino", voices_dir=tmp_path)  # asked for OpenVINO: no fallback
 
 
@@ -183,7 +192,7 @@ def test_cli_voice_and_say(pack, clip, tmp_path):
     assert (info.samplerate, info.channels, info.subtype) == (32000, 1, "PCM_16")
     synth = Synthesizer.load(pack, voices_dir=voices)
     expected = synth.synthesize(TEXT, synth.voice("bob"), "zh", SpeechOptions(seed=3))
-    assert info.frames == len(expected)
+    assert info.frames == len(expected.samples)
 
     assert_one_line_error(gsv("say", "你好", "--pack", pack, "--voices", voices, "--voice", "nobody", "-o", wav),
                           "no voice 'nobody'")  # fmt: skip
@@ -231,11 +240,11 @@ def test_say_plays_to_the_null_sound_device(pack, clip, tmp_path):
 
     voices = tmp_path / "v"
     synth = Synthesizer.load(pack, voices_dir=voices)
-    save_voice(synth.enroll("carol", clip, "今天天气很好", "zh"), voices)
+    save_voice(enroll_voice(synth.engine, "carol", clip, "今天天气很好", "zh"), voices)
     config = tmp_path / "asound.conf"
     config.write_text(NULL_ALSA)
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "say", "你好。", "--pack", str(pack), "--voices", str(voices),
+        [sys.executable, "-m", "gsv_edge.edge.cli", "say", "你好。", "--pack", str(pack), "--voices", str(voices),
          "--voice", "carol", "--lang", "zh", "--verbose"],
         capture_output=True, text=True, cwd=REPO_ROOT, env=dict(os.environ, ALSA_CONFIG_PATH=str(config)), timeout=120,
     )  # fmt: skip
@@ -244,21 +253,49 @@ def test_say_plays_to_the_null_sound_device(pack, clip, tmp_path):
 
 
 def test_gpt_on_onnxruntime_beside_openvino(synth, pack):
-    """The laptop profile runs the GPT on ONNX Runtime and SoVITS on OpenVINO; --backend overrides both."""
+    """The laptop settings run the GPT on ONNX Runtime and SoVITS on OpenVINO; --backend overrides both."""
     mixed = Synthesizer.load(pack, voices_dir=synth.voices_dir)
-    assert (mixed.backend.name, mixed.t2s_backend.name, mixed.encoder_backend.name) == (
-        "openvino", "onnxruntime", "onnxruntime")  # fmt: skip
-    assert mixed.t2s_backend.reason == "profile: runtime.t2s_backend"
-    assert mixed.encoder_backend.reason == "profile: runtime.sovits_enc_backend"
-    assert [mixed.backend_for(g).name for g in ("t2s", "sovits_enc", "sovits_dec")] == [
+    engine = mixed.engine
+    assert [engine.backend_for(g).name for g in ("t2s", "sovits_enc", "sovits_dec")] == [
         "onnxruntime", "onnxruntime", "openvino"]  # fmt: skip
-    only_ov = Synthesizer.load(pack, backend="openvino", voices_dir=synth.voices_dir)
+    assert engine.backend.name == "openvino"
+    assert engine.backend_for("t2s").reason == "settings: runtime.t2s_backend"
+    assert engine.backend_for("sovits_enc").reason == "settings: runtime.sovits_enc_backend"
+    only_ov = Synthesizer.load(pack, backend="openvino", voices_dir=synth.voices_dir).engine
     only_ort = Synthesizer.load(pack, backend="onnxruntime", voices_dir=synth.voices_dir)
-    assert only_ov.t2s_backend is only_ov.encoder_backend is only_ov.backend and only_ov.backend.name == "openvino"
+    assert only_ov.backend_for("t2s") is only_ov.backend_for("sovits_enc") is only_ov.backend
+    assert only_ov.backend.name == "openvino"
     voice = synth.voice("alice")
-    (segment, bert), *_ = only_ort.phonemize(TEXT, "zh")  # the same BERT features for both
-    tokens = {name: s._generate(segment, bert, voice, s._sampling(SpeechOptions()), seed=3).tokens
-              for name, s in (("mixed", mixed), ("ort", only_ort))}  # fmt: skip
+    tokens = {}
+    for name, s in (("mixed", mixed), ("ort", only_ort)):
+        # English: no BERT run (it would run on OpenVINO in one and ONNX Runtime in the other)
+        with s.open_stream("Hello there, how are you today?", voice, "en", SpeechOptions(seed=3)) as speech:
+            audio = speech.whole()
+        tokens[name] = speech.tokens
+        assert len(audio.samples) > 0 and np.isfinite(audio.samples).all()
     assert tokens["mixed"] == tokens["ort"]  # the same ONNX graph makes the tokens
-    audio = mixed.synthesize(TEXT, voice, "zh", SpeechOptions(seed=3))
-    assert len(audio) > 0 and np.isfinite(audio).all()
+
+
+def test_a_pack_runs_with_its_own_settings_or_a_profile_given_on_the_device(pack, tmp_path):
+    """The settings travel in the manifest; a profile given at load (by name or file) replaces them."""
+    from gsv_edge.runtime.profile import load_profile
+
+    manifest = read_manifest(pack)
+    assert manifest.settings == load_profile("laptop").settings
+    assert Synthesizer.load(pack).settings == manifest.settings
+    rpi4 = load_profile("rpi4").settings
+    assert Synthesizer.load(pack, settings=rpi4).settings.streaming.first_chunk_tokens == 8
+    # a pack from before the settings travelled with it is refused, naming the fix
+    old = tmp_path / "old"
+    shutil.copytree(pack, old)
+    data = json.loads((old / "manifest.json").read_text())
+    data["format_version"] = 2
+    del data["settings"]
+    (old / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(GsvEdgeError, match="pack format 2 .* convert the model again"):
+        Synthesizer.load(old)
+    bad = json.loads((pack / "manifest.json").read_text())
+    bad["settings"]["streaming"]["chunk_tokenz"] = 3
+    (old / "manifest.json").write_text(json.dumps(bad))
+    with pytest.raises(GsvEdgeError, match="unknown key streaming.chunk_tokenz"):
+        Synthesizer.load(old)

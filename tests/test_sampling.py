@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.sampling import SamplingOptions, logits_to_probs, sample
+from gsv_edge.runtime.sampling import SamplingOptions, logits_to_probs, sample
 from tests.conftest import load_cases
 
 

@@ -17,13 +17,14 @@ import pytest
 import soundfile as sf
 import torch
 
-from convert.checkpoint import write_checkpoint
-from convert.convert import ConvertOptions, _synthetic_voice, convert
-from convert.reference.eres2net import SV_EMBEDDING_DIM, SV_FILE, ERes2NetV2, load_sv
-from edge.errors import UserError
-from runtime.fbank import fbank
-from runtime.pack import read_manifest
-from runtime.synthesizer import SpeechOptions, Synthesizer
+from gsv_edge.convert.checkpoint import write_checkpoint
+from gsv_edge.convert.convert import ConvertOptions, _synthetic_voice, convert
+from gsv_edge.convert.reference.eres2net import SV_EMBEDDING_DIM, SV_FILE, ERes2NetV2, load_sv
+from gsv_edge.runtime.enroll import enroll_voice
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.fbank import fbank
+from gsv_edge.runtime.pack import read_manifest
+from gsv_edge.runtime.synthesizer import SpeechOptions, Synthesizer
 from tests.conftest import require_conformance
 from tests.test_cli import assert_one_line_error, gsv
 
@@ -148,7 +149,7 @@ def test_fbank_matches_kaldi_reference(kind):
 
 
 def test_fbank_refuses_a_clip_shorter_than_one_frame():
-    with pytest.raises(UserError, match="too short"):
+    with pytest.raises(GsvEdgeError, match="too short"):
         fbank(np.zeros(399, np.float32))
 
 
@@ -198,9 +199,9 @@ def clip(tmp_path_factory):
 
 def test_enroll_and_speak_v2pro(sv_pack, clip):
     synth = Synthesizer.load(sv_pack[0])
-    voice = synth.enroll("pro", clip, "今天天气很好", "zh")
+    voice = enroll_voice(synth.engine, "pro", clip, "今天天气很好", "zh")
     assert voice.ge.shape == (64,) and np.isfinite(voice.ge).all()  # v2pro-tiny: gin_channels 64
-    audio = synth.synthesize("你好，世界。", voice, "zh", SpeechOptions(seed=3))
+    audio = synth.synthesize("你好，世界。", voice, "zh", SpeechOptions(seed=3)).samples
     assert len(audio) > 0 and np.isfinite(audio).all() and np.abs(audio).max() <= 1.0
 
 
@@ -209,32 +210,33 @@ def test_enrollment_uses_the_speaker_embedding(sv_pack, clip):
     import soxr
 
     synth = Synthesizer.load(sv_pack[0], backend="onnxruntime")
-    voice = synth.enroll("pro", clip, "今天天气很好", "zh")
+    voice = enroll_voice(synth.engine, "pro", clip, "今天天气很好", "zh")
     audio, rate = sf.read(clip, dtype="float32")
     audio32 = soxr.resample(audio, rate, 32000).astype(np.float32)
-    from runtime.voice_features import linear_spectrogram
+    from gsv_edge.runtime.voice_features import linear_spectrogram
 
     spec = linear_spectrogram(audio32)[None]
-    sv_emb = synth.backend.run(synth._compiled("sv"), {"fbank": fbank(soxr.resample(audio32, 32000, 16000))[None]})
-    ge = synth.backend.run(synth._compiled("ref_enc"), {"spec": spec, "sv_emb": sv_emb["sv_emb"]})["ge"][0]
-    zero = synth.backend.run(synth._compiled("ref_enc"), {"spec": spec, "sv_emb": np.zeros((1, 20480), np.float32)})
+    sv_emb = synth.engine.run("sv", {"fbank": fbank(soxr.resample(audio32, 32000, 16000))[None]})
+    ge = synth.engine.run("ref_enc", {"spec": spec, "sv_emb": sv_emb["sv_emb"]})["ge"][0]
+    zero = synth.engine.run("ref_enc", {"spec": spec, "sv_emb": np.zeros((1, 20480), np.float32)})
     np.testing.assert_allclose(voice.ge, ge, rtol=1e-5, atol=1e-6)
     assert not math.isclose(float(np.abs(voice.ge - zero["ge"][0]).max()), 0.0, abs_tol=1e-4)
 
 
 def test_v2pro_pack_without_sv_refuses_enrollment(sv_pack, clip):
     synth = Synthesizer.load(sv_pack[0])
-    synth.manifest = dataclasses.replace(synth.manifest, graphs=[g for g in synth.manifest.graphs if g.name != "sv"])
-    with pytest.raises(UserError, match=f"--sv {SV_FILE}") as err:
-        synth.enroll("pro", clip, "今天天气很好", "zh")
-    assert "\n" not in str(err.value)
+    engine = synth.engine
+    engine.manifest = dataclasses.replace(engine.manifest, graphs=[g for g in engine.manifest.graphs if g.name != "sv"])
+    with pytest.raises(GsvEdgeError, match=f"upstream's {SV_FILE}") as err:
+        enroll_voice(synth.engine, "pro", clip, "今天天气很好", "zh")
+    assert "\n" not in str(err.value) and err.value.option == "sv"  # the command line names its --sv
 
 
 # --- refusals -----------------------------------------------------------------------------------------------
 
 
 def _refusal(path) -> str:
-    with pytest.raises(UserError) as err:
+    with pytest.raises(GsvEdgeError) as err:
         load_sv(path)
     message = str(err.value)
     assert "\n" not in message and message.startswith("--sv ") and SV_FILE in message
@@ -282,7 +284,7 @@ def test_refuses_code_in_the_pickle(tmp_path):
 def test_sv_is_refused_for_models_without_speaker_verification(tmp_path, sv_file):
     v2 = require_conformance("v2-tiny")
     out = tmp_path / "pack"
-    with pytest.raises(UserError, match="--sv is only for v2Pro/v2ProPlus models.*v2 model"):
+    with pytest.raises(GsvEdgeError, match="--sv is only for v2Pro/v2ProPlus models.*v2 model"):
         convert(ConvertOptions(v2 / "gpt.ckpt", v2 / "sovits.pth", out, sv=sv_file))
     assert not out.exists()
 

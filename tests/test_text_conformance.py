@@ -13,11 +13,11 @@ import re
 
 import pytest
 
-from runtime.text import phonemize
-from runtime.text.cleaner import clean_text
-from runtime.text.langsplit import split_languages
-from runtime.text.segment import pre_segment
-from runtime.text.symbols import SYMBOLS_V1, SYMBOLS_V2
+from gsv_edge.runtime.text import phonemize
+from gsv_edge.runtime.text.cleaner import clean_text
+from gsv_edge.runtime.text.langsplit import split_languages
+from gsv_edge.runtime.text.segment import pre_segment
+from gsv_edge.runtime.text.symbols import SYMBOLS_V1, SYMBOLS_V2
 from tests.conftest import require_conformance, text_case, text_case_ids, text_cases
 
 IMPLEMENTED_CLEAN = {"zh", "xx", "ko"}  # ko/xx: upstream's unknown-language path

@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime.text import TextError
-from runtime.text.cleaner import clean_text
-from runtime.text.en_normalize import text_normalize
-from runtime.text.symbols import phones_to_ids
+from gsv_edge.runtime.text import TextError
+from gsv_edge.runtime.text.cleaner import clean_text
+from gsv_edge.runtime.text.en_normalize import text_normalize
+from gsv_edge.runtime.text.symbols import phones_to_ids
 from tests.conftest import REPO_ROOT, text_cases
 
 # case id -> (word, its phones here, upstream's phones, why they differ); only for the cmudict source
@@ -106,7 +106,7 @@ def _preprocess_ids() -> list[str]:
 
 
 def _source() -> str:
-    from runtime.text import english
+    from gsv_edge.runtime.text import english
 
     return english.lexicon_source()
 
@@ -155,7 +155,7 @@ def test_en_runs_of_preprocess_cases(case_id, text):
 
 @pytest.mark.parametrize("case_id", _preprocess_ids())
 def test_en_preprocess_case(case_id):
-    from runtime.text import phonemize
+    from gsv_edge.runtime.text import phonemize
 
     case = next(c for c in _cases() if c["id"] == case_id)
     segments = phonemize(case["text"], case["language"], case["version"], method=case["split_method"])
@@ -205,7 +205,7 @@ def test_short_results_get_a_leading_comma_and_blank_text_is_just_that():
 
 
 def test_rules_over_the_dictionary():
-    from runtime.text import english
+    from gsv_edge.runtime.text import english
 
     g2p = english.g2p
     assert g2p("ChatGPT") == "CH AE1 T JH IY1 P IY1 T IY1".split()  # hot dictionary
@@ -220,8 +220,8 @@ def test_rules_over_the_dictionary():
 
 def test_neural_model_reads_oov_words_as_upstream():
     """Words upstream's reference output reads with g2p_en's GRU (cases en-v2-052, -053, -038, -025)."""
-    from runtime.text import en_data
-    from runtime.text.en_oov import OovModel
+    from gsv_edge.runtime.text import en_data
+    from gsv_edge.runtime.text.en_oov import OovModel
 
     model = OovModel(en_data.package_file("g2p_en", "checkpoint20.npz"))
     assert model.predict("isnt") == "IH1 S AH0 N T".split()
@@ -232,7 +232,7 @@ def test_neural_model_reads_oov_words_as_upstream():
 
 
 def test_missing_data_is_a_one_line_text_error():
-    from runtime.text import en_data
+    from gsv_edge.runtime.text import en_data
 
     with pytest.raises(TextError) as info:
         en_data.package_file("g2p_en", "no-such-file.bin")
@@ -354,7 +354,7 @@ def _nltk():
     nltk_casual = pytest.importorskip("nltk.tokenize.casual", reason="nltk (the test oracle) is not installed")
     from nltk.tag.perceptron import PerceptronTagger as NltkTagger
 
-    from runtime.text import en_data
+    from gsv_edge.runtime.text import en_data
 
     files = en_data.tagger_files()
     tagger = NltkTagger(load=False)
@@ -368,7 +368,7 @@ def _corpus_like(n: int, seed: int) -> list[str]:
     """Sentences of dictionary-ish words, numbers, marks and odd tokens, deterministic."""
     import random
 
-    from runtime.text import en_lexicon
+    from gsv_edge.runtime.text import en_lexicon
 
     rng = random.Random(seed)
     homographs = sorted(en_lexicon._homographs())
@@ -399,8 +399,8 @@ def _corpus_like(n: int, seed: int) -> list[str]:
 
 
 def _check_against_nltk(texts) -> int:
-    from runtime.text import english
-    from runtime.text.en_tokenize import tokenize
+    from gsv_edge.runtime.text import english
+    from gsv_edge.runtime.text.en_tokenize import tokenize
 
     nltk_tokenize, nltk_tag = _nltk()
     tagger = english._model().tagger
@@ -428,7 +428,7 @@ def test_tokenizer_and_tagger_match_nltk_on_generated_strings(text):
 
 
 def test_packed_tagger_weights_are_nltks():
-    from runtime.text import en_data, english
+    from gsv_edge.runtime.text import en_data, english
 
     files = en_data.tagger_files()
     tagger = english._model().tagger
@@ -440,7 +440,7 @@ def test_packed_tagger_weights_are_nltks():
 
 
 def test_packed_dictionaries_hold_every_entry_exactly():
-    from runtime.text import en_lexicon
+    from gsv_edge.runtime.text import en_lexicon
 
     lexicon = en_lexicon.load()
     paths = en_lexicon._upstream_paths()
@@ -481,7 +481,7 @@ def _wordsegment():
 
 @lru_cache(maxsize=1)
 def _our_segmenter():
-    from runtime.text.en_segment import Segmenter
+    from gsv_edge.runtime.text.en_segment import Segmenter
 
     return Segmenter()
 
@@ -490,7 +490,7 @@ def _conformance_words() -> list[str]:
     """Every word and compound of the English conformance texts, and every word the g2p sends to be split."""
     import re
 
-    from runtime.text import english
+    from gsv_edge.runtime.text import english
 
     try:
         cases = _cases()
@@ -519,7 +519,7 @@ def _conformance_words() -> list[str]:
 def _generated_inputs(seed: int = 2026) -> list[str]:
     import random
 
-    from runtime.text.en_data import package_file
+    from gsv_edge.runtime.text.en_data import package_file
 
     rng = random.Random(seed)
     with open(package_file("wordsegment", "unigrams.txt"), encoding="utf-8") as f:
@@ -557,7 +557,7 @@ def test_segmenter_splits_as_wordsegment_on_generated_inputs():
 def test_packed_counts_hold_every_entry_exactly(tmp_path):
     from wordsegment import Segmenter as Oracle
 
-    from runtime.text.en_segment import _Counts
+    from gsv_edge.runtime.text.en_segment import _Counts
 
     ours = _our_segmenter()
     oracle = _wordsegment()

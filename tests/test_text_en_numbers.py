@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from runtime.text import TextError, en_normalize
-from runtime.text import en_numbers as ours
+from gsv_edge.runtime.text import TextError, en_normalize
+from gsv_edge.runtime.text import en_numbers as ours
 from tests.conftest import REPO_ROOT
 
 ENGINE = inflect.engine()

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.text import en_tagger
-from runtime.text.en_lexicon import Pronunciations
-from runtime.text.en_tagger import END, START, PerceptronTagger, features, normalize
+from gsv_edge.runtime.text import en_tagger
+from gsv_edge.runtime.text.en_lexicon import Pronunciations
+from gsv_edge.runtime.text.en_tagger import END, START, PerceptronTagger, features, normalize
 
 WORDS = st.text(alphabet=st.sampled_from("aB-1 .'\u00e9\U0001f44d"), max_size=6)
 

@@ -16,8 +16,8 @@ import sys
 import pytest
 from pypinyin import Style, pinyin
 
-from runtime.text import TextError, chinese, clean_text, phonemize, zh_normalize
-from runtime.text.zh_g2pw import G2PW
+from gsv_edge.runtime.text import TextError, chinese, clean_text, phonemize, zh_normalize
+from gsv_edge.runtime.text.zh_g2pw import G2PW
 from tests.conftest import REPO_ROOT, require_conformance
 from tests.g2pw_fixture import write_folder
 
@@ -144,7 +144,7 @@ def test_broken_files_and_folders_are_one_line_errors(g2pw_dir, tmp_path):
 
 
 def gsv(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gsv_edge.edge.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=REPO_ROOT)  # fmt: skip
 
 
@@ -163,11 +163,11 @@ def test_phonemize_cli_with_g2pw(g2pw_dir, tmp_path):
 
 
 def test_convert_packs_an_int8_g2pw_that_the_runtime_uses(g2pw_dir, tmp_path):
-    from convert.convert import ConvertOptions, convert
-    from edge.doctor import diagnose
-    from edge.errors import UserError
-    from runtime.pack import read_manifest
-    from runtime.synthesizer import Synthesizer
+    from gsv_edge.convert.convert import ConvertOptions, convert
+    from gsv_edge.edge.doctor import diagnose
+    from gsv_edge.runtime.errors import GsvEdgeError
+    from gsv_edge.runtime.pack import read_manifest
+    from gsv_edge.runtime.synthesizer import Synthesizer
 
     source = require_conformance("v2-tiny")
     dictionary = tmp_path / "polyphonic-fix.rep"
@@ -184,14 +184,14 @@ def test_convert_packs_an_int8_g2pw_that_the_runtime_uses(g2pw_dir, tmp_path):
     shipped = G2PW(pack / "g2pw")
     assert shipped.model.name == "g2pW.int8.onnx" and shipped.has_dictionary
     synth = Synthesizer.load(pack)
-    phones = synth.text_segments("银行行长很长远。", "zh")[0].phones
+    phones = synth.phonemize("银行行长很长远。", "zh")[0].phones
     assert phones[:4] == ["y", "in2", "x", "ing2"] and phones[-5:-1] == ["ch", "ang2", "y", "van3"]
     assert "g2pw" in diagnose(pack).to_text()
 
     v1 = require_conformance("v1-tiny")
-    with pytest.raises(UserError, match="v1"):
+    with pytest.raises(GsvEdgeError, match="v1"):
         convert(ConvertOptions(v1 / "gpt.ckpt", v1 / "sovits.pth", tmp_path / "v1", g2pw=g2pw_dir))
-    with pytest.raises(UserError, match="config.py"):
+    with pytest.raises(GsvEdgeError, match="config.py"):
         broken = shutil.copytree(g2pw_dir, tmp_path / "broken")
         (broken / "config.py").unlink()
         convert(ConvertOptions(source / "gpt.ckpt", source / "sovits.pth", tmp_path / "b", g2pw=broken))

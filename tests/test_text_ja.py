@@ -17,8 +17,8 @@ import sys
 
 import pytest
 
-from runtime.text import TextError, clean_text, ja_openjtalk, phonemize
-from runtime.text.japanese import g2p, text_normalize
+from gsv_edge.runtime.text import TextError, clean_text, ja_openjtalk, phonemize
+from gsv_edge.runtime.text.japanese import g2p, text_normalize
 from tests.conftest import REPO_ROOT, text_case, text_case_ids, text_cases
 
 INSTALL = (

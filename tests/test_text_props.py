@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime.text import TextError, clean_text, phonemize
-from runtime.text.symbols import SYMBOLS_V1, SYMBOLS_V2
+from gsv_edge.runtime.text import TextError, clean_text, phonemize
+from gsv_edge.runtime.text.symbols import SYMBOLS_V1, SYMBOLS_V2
 from tests.test_text_ja import require_japanese
 
 settings.register_profile("text-dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -217,7 +217,7 @@ def test_front_end_loads_and_runs_with_network_blocked_from_the_start():
 
 def test_hanzi_without_a_reading_is_a_one_line_error():
     # found by the 10,000-example run: pypinyin has no reading for 兡, which crashed tone sandhi
-    from runtime.text import TextError, clean_text
+    from gsv_edge.runtime.text import TextError, clean_text
 
     with pytest.raises(TextError, match="no reading known"):
         clean_text("兡仄", "zh", "v2")

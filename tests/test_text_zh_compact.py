@@ -22,8 +22,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from runtime.text import zh_compact, zh_pinyin, zh_segment
-from runtime.text.zh_compact import FrequencyTable, KeyIndex, TagTable, jieba_tables
+from gsv_edge.runtime.text import zh_compact, zh_pinyin, zh_segment
+from gsv_edge.runtime.text.zh_compact import FrequencyTable, KeyIndex, TagTable, jieba_tables
 from tests.conftest import REPO_ROOT, text_cases
 
 JIEBA_DIR = Path(importlib.util.find_spec("jieba").origin).parent
@@ -52,7 +52,7 @@ import json, logging, sys
 import jieba, jieba.posseg as posseg
 from pypinyin import Style, lazy_pinyin, pinyin
 jieba.setLogLevel(logging.CRITICAL)
-assert "runtime" not in sys.modules and type(jieba.dt.FREQ if jieba.dt.initialized else {}) is dict
+assert "gsv_edge.runtime" not in sys.modules and type(jieba.dt.FREQ if jieba.dt.initialized else {}) is dict
 """
     + _OUTPUTS
     + """
@@ -171,7 +171,7 @@ from pathlib import Path
 import jieba, jieba.posseg
 import pypinyin.constants as constants
 from pypinyin.seg import mmseg
-from runtime.text import zh_compact as z
+from gsv_edge.runtime.text import zh_compact as z
 jieba.setLogLevel(logging.CRITICAL)
 jieba.initialize()
 freq, total, tags = z.jieba_tables(jieba.dt.get_dict_file())
@@ -216,8 +216,8 @@ from pypinyin import Style, lazy_pinyin, pinyin
 import pypinyin.constants, pypinyin.phrases_dict, pypinyin.pinyin_dict, pypinyin.converter, pypinyin.seg.mmseg
 jieba.setLogLevel(logging.CRITICAL)
 jieba.initialize()
-from runtime.text import zh_pinyin, zh_segment
-from runtime.text import zh_compact as z
+from gsv_edge.runtime.text import zh_pinyin, zh_segment
+from gsv_edge.runtime.text import zh_compact as z
 zh_segment._load()
 modules = [m for n, m in sys.modules.items() if n.startswith("pypinyin") and m is not None]
 left = [n for m in modules for n, v in vars(m).items() if type(v) is dict and len(v) > 1000]

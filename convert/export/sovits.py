@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convert.checkpoint import SovitsCheckpoint
-from convert.export import common
-from convert.reference import build_sovits
+from gsv_edge.convert.checkpoint import SovitsCheckpoint
+from gsv_edge.convert.export import common
+from gsv_edge.convert.reference import build_sovits
 
 ENC_INPUTS, ENC_OUTPUTS = ["codes", "phones", "ge"], ["m", "logs"]
 DEC_INPUTS, DEC_OUTPUTS = ["z_p", "ge", "frames"], ["audio"]
@@ -148,7 +148,7 @@ def with_ffn_matmuls(model):
     They hold ~70 % of sovits_enc's weights (24 convolutions of 192×768×3 on the full-size v2 model), so keeping
     just these in 8 bits takes the ONNX encoder from ~68 to ~43 MB in memory.
     """
-    from convert.reference.attentions import FFN
+    from gsv_edge.convert.reference.attentions import FFN
 
     model = copy.deepcopy(model)
     for module in model.enc_p.modules():

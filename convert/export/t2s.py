@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convert.checkpoint import GptCheckpoint
-from convert.export import common
+from gsv_edge.convert.checkpoint import GptCheckpoint
+from gsv_edge.convert.export import common
 
 LAYER_NORM_EPS = 1e-5
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from convert.export.common import name_ports, to_onnx, to_openvino
-from convert.reference.pretrained import BERT_HIDDEN_STATE
+from gsv_edge.convert.export.common import name_ports, to_onnx, to_openvino
+from gsv_edge.convert.reference.pretrained import BERT_HIDDEN_STATE
 
 HUBERT_INPUTS, HUBERT_OUTPUTS = ["wav16k"], ["codes"]
 SV_INPUTS, SV_OUTPUTS = ["fbank"], ["sv_emb"]
@@ -89,14 +89,14 @@ class TrimmedBertGraph(nn.Module):
 
 
 def load_hubert(folder: str | Path):
-    from convert.reference.pretrained import HubertFeatures
+    from gsv_edge.convert.reference.pretrained import HubertFeatures
 
     return HubertFeatures(folder).model
 
 
 def load_trimmed_bert(folder: str | Path):
     """BertForMaskedLM's encoder without the layers above the one GPT-SoVITS reads."""
-    from convert.reference.pretrained import BertFeatures
+    from gsv_edge.convert.reference.pretrained import BertFeatures
 
     full = BertFeatures(folder).model
     bert = full.bert

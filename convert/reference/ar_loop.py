@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from convert.reference.gpt import Text2SemanticDecoder
+from gsv_edge.convert.reference.gpt import Text2SemanticDecoder
 
 EOS_BAN_STEPS = 11
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edge.errors import UserError
+from gsv_edge.runtime.errors import GsvEdgeError
 
 SV_FILE = "pretrained_eres2netv2w24s4ep4.ckpt"
 SV_UPSTREAM_PATH = f"GPT_SoVITS/pretrained_models/sv/{SV_FILE}"
@@ -143,19 +143,21 @@ class SvCheckpoint:
 
 
 def load_sv(path: str | Path) -> SvCheckpoint:
-    """Upstream's ERes2NetV2 checkpoint, read weights-only (never unpickling code). Raises a one-line UserError
+    """Upstream's ERes2NetV2 checkpoint, read weights-only (never unpickling code). Raises a one-line GsvEdgeError
     for an unreadable file or a state dict whose names or shapes are not upstream's w24 s4 ones."""
-    from convert.checkpoint import CheckpointError, read_checkpoint
+    from gsv_edge.convert.checkpoint import CheckpointError, read_checkpoint
 
     fix = f"pass upstream's {SV_FILE} (from {SV_UPSTREAM_PATH})"
     try:
         raw = read_checkpoint(path)
     except CheckpointError as err:
         problem = str(err).split("; ")[0]  # keep the problem, replace the GPT/SoVITS-specific fix
-        raise UserError(f"--sv {problem}; {fix}") from None
+        raise GsvEdgeError(f"--sv {problem}; {fix}") from None
     state = raw.payload
     if "weight" in state and "config" in state:
-        raise UserError(f"--sv {raw.path}: this is a GPT-SoVITS model file, not the speaker-verification model; {fix}")
+        raise GsvEdgeError(
+            f"--sv {raw.path}: this is a GPT-SoVITS model file, not the speaker-verification model; {fix}"
+        )
     model = ERes2NetV2().eval()
     expected = model.state_dict()
     missing = [key for key in expected if key not in state]
@@ -166,12 +168,12 @@ def load_sv(path: str | Path) -> SvCheckpoint:
             details.append(f"{len(missing)} missing keys, e.g. {missing[0]}")
         if unexpected:
             details.append(f"{len(unexpected)} unexpected keys, e.g. {unexpected[0]}")
-        raise UserError(f"--sv {raw.path}: not an ERes2NetV2 w24s4 state dict ({'; '.join(details)}); {fix}")
+        raise GsvEdgeError(f"--sv {raw.path}: not an ERes2NetV2 w24s4 state dict ({'; '.join(details)}); {fix}")
     for key, tensor in expected.items():
         value = state[key]
         if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(tensor.shape):
             got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise UserError(
+            raise GsvEdgeError(
                 f"--sv {raw.path}: {key} is {got}, expected {tuple(tensor.shape)} (another ERes2Net size?); {fix}"
             )
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edge.errors import UserError
+from gsv_edge.runtime.errors import GsvEdgeError
 
 HUBERT_SAMPLE_RATE = 16000
 # The voice prompt is the reference clip followed by 0.3 s at 32 kHz worth of zeros, i.e. 9600 samples = 0.6 s
@@ -28,7 +28,7 @@ def _require_folder(folder: str | Path, what: str, needs: tuple[str, ...]) -> Pa
     folder = Path(folder)
     missing = [name for name in needs if not (folder / name).exists()]
     if not folder.is_dir() or missing:
-        raise UserError(
+        raise GsvEdgeError(
             f"{folder}: not a Hugging Face {what} folder (missing {', '.join(missing) or 'the folder'}); "
             f"pass the folder that holds config.json and the weights"
         )
@@ -77,7 +77,7 @@ class BertFeatures:
         """Features [1024, sum(word2ph)]: CLS/SEP dropped, row i repeated word2ph[i] times."""
         per_char = self.hidden(norm_text)[1:-1]
         if len(per_char) != len(word2ph):
-            raise UserError(
+            raise GsvEdgeError(
                 f"BERT produced {len(per_char)} tokens for {len(word2ph)} characters of {norm_text!r}; "
                 "zh BERT features need one token per character"
             )

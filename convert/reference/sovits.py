@@ -15,11 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convert.reference.attentions import MRTE, Encoder
-from convert.reference.flows import ResidualCouplingBlock
-from convert.reference.generator import Generator
-from convert.reference.quantizer import ResidualVectorQuantizer
-from convert.reference.ref_encoder import MelStyleEncoder
+from gsv_edge.convert.reference.attentions import MRTE, Encoder
+from gsv_edge.convert.reference.flows import ResidualCouplingBlock
+from gsv_edge.convert.reference.generator import Generator
+from gsv_edge.convert.reference.quantizer import ResidualVectorQuantizer
+from gsv_edge.convert.reference.ref_encoder import MelStyleEncoder
 
 SSL_DIM = 768
 # v2 and later feed the reference encoder only the lowest 704 of the 1025 spectrogram bins; v1 feeds all.

@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.errors import UserError
-from runtime.pack import Manifest
-
-BACKENDS = ("openvino", "onnxruntime")
+from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.pack import Manifest
+from gsv_edge.runtime.settings import BACKENDS, RuntimeSettings
 
 
 @dataclass
 class Backend:
-    """A compiled-model factory for one engine, configured from the profile's runtime settings."""
+    """A compiled-model factory for one engine, configured from the runtime settings."""
 
     name: str
     """openvino or onnxruntime."""
@@ -29,7 +28,7 @@ class Backend:
     _config: Any = None
 
     def load(self, path: Path, threads: int = 0):
-        """Compile one graph; ``threads`` > 0 overrides the profile's thread count for this graph alone."""
+        """Compile one graph; ``threads`` > 0 overrides the settings' thread count for this graph alone."""
         if self.name == "openvino":
             config = dict(self._config, INFERENCE_NUM_THREADS=threads) if threads > 0 else self._config
             return self._engine.compile_model(str(path), "CPU", config)
@@ -43,12 +42,12 @@ class Backend:
     def session(self, kind: str, compiled):
         """Wrap a compiled graph in the session class for its role (t2s, sovits_enc, sovits_dec)."""
         if self.name == "openvino":
-            from runtime.backends import openvino_backend as impl
+            from gsv_edge.runtime.backends import openvino_backend as impl
 
             classes = {"t2s": impl.OpenVINOT2S, "sovits_enc": impl.OpenVINOSoVITSEncoder,
                        "sovits_dec": impl.OpenVINOSoVITSDecoder}  # fmt: skip
         else:
-            from runtime.backends import onnxruntime_backend as impl
+            from gsv_edge.runtime.backends import onnxruntime_backend as impl
 
             classes = {"t2s": impl.OnnxT2S, "sovits_enc": impl.OnnxSoVITSEncoder, "sovits_dec": impl.OnnxSoVITSDecoder}
         return classes[kind](compiled) if kind in classes else compiled
@@ -62,14 +61,14 @@ class Backend:
         return dict(zip(names, compiled.run(names, feed), strict=True))
 
 
-def _openvino(runtime: dict[str, Any], cache_dir: Path | None) -> Backend:
+def _openvino(runtime: RuntimeSettings, cache_dir: Path | None) -> Backend:
     import openvino as ov
 
     core = ov.Core()
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
-    if int(runtime.get("threads", 0) or 0) > 0:
-        config["INFERENCE_NUM_THREADS"] = int(runtime["threads"])
-    precision = runtime.get("inference_precision", "auto")
+    if runtime.threads > 0:
+        config["INFERENCE_NUM_THREADS"] = runtime.threads
+    precision = runtime.inference_precision
     if precision != "auto":
         config["INFERENCE_PRECISION_HINT"] = precision
     if cache_dir is not None:
@@ -77,10 +76,10 @@ def _openvino(runtime: dict[str, Any], cache_dir: Path | None) -> Backend:
     return Backend("openvino", "", precision, core, config)
 
 
-def _onnxruntime(runtime: dict[str, Any]) -> Backend:
+def _onnxruntime(runtime: RuntimeSettings) -> Backend:
     import onnxruntime as ort
 
-    return Backend("onnxruntime", "", "fp32", ort, _ort_options(ort, int(runtime.get("threads", 0) or 0)))
+    return Backend("onnxruntime", "", "fp32", ort, _ort_options(ort, runtime.threads))
 
 
 def _ort_options(ort, threads: int):
@@ -98,12 +97,13 @@ def _ort_options(ort, threads: int):
 
 
 def open_backend(
-    manifest: Manifest, runtime: dict[str, Any], requested: str | None = None, cache_dir: Path | None = None
+    manifest: Manifest, runtime: RuntimeSettings, requested: str | None = None, cache_dir: Path | None = None
 ) -> Backend:
-    """OpenVINO unless asked otherwise; ONNX Runtime when OpenVINO is missing or the pack has no IR for it."""
+    """The settings' main backend, or ``requested``; ONNX Runtime when OpenVINO is missing or the pack has no IR
+    for it."""
     if requested is not None and requested not in BACKENDS:
-        raise UserError(f"unknown backend {requested!r}; choose openvino or onnxruntime")
-    wanted = requested or runtime.get("backend", "openvino")
+        raise GsvEdgeError(f"unknown backend {requested!r}; choose openvino or onnxruntime", option="backend")
+    wanted = requested or runtime.backend
     has = {name: manifest.graph("t2s", name) is not None for name in BACKENDS}
     if wanted == "openvino":
         if not has["openvino"]:
@@ -116,15 +116,17 @@ def open_backend(
             except ImportError:
                 reason = "openvino is not installed"
         if not has["onnxruntime"]:
-            raise UserError(f"cannot run this pack: {reason} and it has no ONNX files; convert it with onnx = true")
+            raise GsvEdgeError(f"cannot run this pack: {reason} and it has no ONNX files; convert it with onnx = true")
         backend = _onnxruntime(runtime)
         backend.reason = f"fallback: {reason}"
         return backend
     if not has["onnxruntime"]:
-        raise UserError("this pack has no ONNX files; convert it with a profile that has onnx = true")
+        raise GsvEdgeError("this pack has no ONNX files; convert it with a profile that has onnx = true")
     try:
         backend = _onnxruntime(runtime)
     except ImportError:
-        raise UserError("onnxruntime is not installed; pip install onnxruntime, or use --backend openvino") from None
-    backend.reason = "requested" if requested else "profile"
+        raise GsvEdgeError(
+            "onnxruntime is not installed; pip install onnxruntime, or run on openvino", option="backend"
+        ) from None
+    backend.reason = "requested" if requested else "settings"
     return backend

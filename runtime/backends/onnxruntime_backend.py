@@ -6,7 +6,7 @@ import mmap
 
 import numpy as np
 
-from runtime.vocoder import decoder_feed
+from gsv_edge.runtime.vocoder import decoder_feed
 
 # a private map can grow with mremap; Windows has no such flags (and no mremap: the fallback copies)
 _PRIVATE_MAP = {"flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS} if hasattr(mmap, "MAP_PRIVATE") else {}

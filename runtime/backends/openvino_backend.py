@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime.vocoder import decoder_feed
+from gsv_edge.runtime.vocoder import decoder_feed
 
 
 class OpenVINOT2S:

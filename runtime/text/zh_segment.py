@@ -30,7 +30,7 @@ def _install():
     """Import jieba and jieba.posseg with the compact tables in place of FREQ and word_tag_tab."""
     import jieba
 
-    from runtime.memory import trim_heap
+    from gsv_edge.runtime.memory import trim_heap
 
     from .zh_compact import jieba_tables
 

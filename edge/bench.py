@@ -1,10 +1,11 @@
 """`gsv-edge bench`: how fast a pack speaks on this machine, per backend.
 
-Each backend is measured in a fresh process (``python -m runtime.bench``) so that peak RSS is that backend's
+Each backend is measured in a fresh process (``python -m gsv_edge.edge.bench``) so that peak RSS is that backend's
 alone. Speech is made the way ``gsv-edge say`` plays it: ``Synthesizer.stream``, the GPT in a worker thread and
 the vocoder chunk by chunk. Token counts are fixed so runs are comparable: the GPT decodes exactly
-``2.5 × phones`` tokens per segment (about 10 phones per second of speech) with EOS masked, whatever the model
-would choose (a random demo model rarely stops by itself).
+``2.5 × phones`` tokens per segment (about 10 phones per second of speech; ``SpeechOptions.fixed_length``),
+whatever the model would choose (a random demo model rarely stops by itself). Graph calls are timed through
+``Engine.instrument``.
 
 Numbers: prefill_ms (first segment), ms_per_token (decode), vocoder_rtf (SoVITS time / audio time),
 first_audio_ms (text in → first audio chunk ready), rtf (all time / audio time), peak_rss_mb.
@@ -22,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.sampling import EOS
-from runtime.vocoder import SAMPLE_RATE
-from runtime.voices import Voice
+from gsv_edge.runtime.vocoder import SAMPLE_RATE
+from gsv_edge.runtime.voices import Voice
 
 # 20 words, one sentence: the English latency target is stated for a sentence like this.
 ENGLISH_TEXT = "The quick brown fox jumps over the lazy dog, and then it runs back home to sleep before the rain."
@@ -34,10 +34,10 @@ TOKENS_PER_PHONE = 2.5
 
 
 class _Timed:
-    """Wraps a session and records the time of each call; for t2s it also masks EOS (fixed lengths)."""
+    """Wraps a session and records how long each call takes, into a list shared by every session it wraps."""
 
-    def __init__(self, session, mask_eos: bool = False):
-        self.session, self.mask_eos, self.calls = session, mask_eos, []
+    def __init__(self, session, calls: list[float]):
+        self.session, self.calls = session, calls
         self.pads = getattr(session, "pads", False)  # a decoder that takes a padded window's length
 
     def reset(self):
@@ -47,9 +47,6 @@ class _Timed:
         start = time.perf_counter()
         out = self.session.run(*args, **kwargs)
         self.calls.append(time.perf_counter() - start)
-        if self.mask_eos:
-            out = out.copy()
-            out[EOS] = -np.inf
         return out
 
 
@@ -58,8 +55,8 @@ def _bench_voice(synth, language: str = "zh") -> Voice:
     the language of the text, as a user's own voice usually is (so only that language's front end loads)."""
     rng = np.random.default_rng(0)
     transcript = "This is a reference clip." if language == "en" else "这是一个参考音频。"
-    segments = synth.phonemize(transcript, language)
-    gin = synth.decoder_gin()
+    segments = synth.front_end.features(transcript, language)
+    gin = synth.engine.decoder_gin()
     return Voice(
         name="bench", language=language, text="", prompt_tokens=rng.integers(0, 1024, 75),
         phone_ids=np.concatenate([np.asarray(s.phone_ids) for s, _ in segments]),
@@ -68,68 +65,70 @@ def _bench_voice(synth, language: str = "zh") -> Voice:
     )  # fmt: skip
 
 
-def _fixed_steps(segment) -> int:
+def fixed_length(segment) -> int:
+    """Tokens the bench decodes for a segment: about 10 phones per second of speech, whatever the model says."""
     return max(12, round(TOKENS_PER_PHONE * len(segment.phone_ids)))
 
 
-def measure(pack: Path, backend: str | None, text: str = DEFAULT_TEXT, repeats: int = 3) -> dict:
-    """Run in this process; returns the numbers for one backend."""
-    from runtime.synthesizer import PRECISION_PREFERENCE, SpeechOptions, Synthesizer
+def measure(pack: Path, backend: str, text: str = DEFAULT_TEXT, repeats: int = 3, profile: str | None = None) -> dict:
+    """Run in this process; returns the numbers for one setup ("profile": the pack's own settings, or those of
+    ``profile``; "openvino" / "onnxruntime": every graph on it)."""
+    from gsv_edge.runtime.profile import load_profile
+    from gsv_edge.runtime.synthesizer import SpeechOptions, Synthesizer
 
     started = time.perf_counter()
-    synth = Synthesizer.load(pack, backend=None if backend == "profile" else backend)
+    settings = load_profile(profile).settings if profile else None
+    synth = Synthesizer.load(pack, settings=settings, backend=None if backend == "profile" else backend)
     language = "en" if text.isascii() else "zh"
     voice = _bench_voice(synth, language)
-    t2s = _Timed(synth._session("t2s"), mask_eos=True)
-    vocoder = {name: _Timed(synth._session(name)) for name in ("sovits_enc", "sovits_dec")}
-    for name, timed in vocoder.items():
-        synth._sessions[f"session:{name}"] = timed
+    calls: dict[str, list[float]] = {"t2s": [], "sovits_enc": [], "sovits_dec": []}
+    synth.engine.instrument(lambda name, session: _Timed(session, calls[name]) if name in calls else session)
     load_s = time.perf_counter() - started
     runs = []
     for repeat in range(repeats + 1):  # the first run warms caches and is not counted
-        for timed in (t2s, *vocoder.values()):
-            timed.calls.clear()
+        for timings in calls.values():
+            timings.clear()
         text_in = time.perf_counter()
         first_audio, samples = None, 0
-        stream = synth.stream(text, voice, language, SpeechOptions(seed=repeat), _t2s=t2s, _max_steps=_fixed_steps)
-        for chunk in stream:
+        for chunk in synth.stream(text, voice, language, SpeechOptions(seed=repeat, fixed_length=fixed_length)):
             if first_audio is None:
                 first_audio = time.perf_counter() - text_in
-            samples += len(chunk)
+            samples += len(chunk.samples)
         total = time.perf_counter() - text_in
         audio_s = samples / SAMPLE_RATE
         if repeat:
             runs.append({
-                "prefill_ms": 1000 * t2s.calls[0], "ms_per_token": 1000 * statistics.median(t2s.calls[1:]),
-                "vocoder_rtf": sum(sum(v.calls) for v in vocoder.values()) / audio_s,
+                "prefill_ms": 1000 * calls["t2s"][0], "ms_per_token": 1000 * statistics.median(calls["t2s"][1:]),
+                "vocoder_rtf": (sum(calls["sovits_enc"]) + sum(calls["sovits_dec"])) / audio_s,
                 "first_audio_ms": 1000 * first_audio, "rtf": total / audio_s, "audio_s": audio_s,
             })  # fmt: skip
-    t2s_graph = synth.manifest.graph("t2s", synth.t2s_backend.name, PRECISION_PREFERENCE)
-    sovits_graph = synth.manifest.graph("sovits_dec", synth.backend.name, PRECISION_PREFERENCE)
-    encoder_graph = synth.manifest.graph("sovits_enc", synth.encoder_backend.name, PRECISION_PREFERENCE)
+    engine = synth.engine
+    graphs = {name: engine.graph_file(name) for name in ("t2s", "sovits_enc", "sovits_dec")}
     result = {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}
     result.update(
-        setup=backend or "profile",
-        backend=synth.backend.name,
-        reason=synth.backend.reason,
-        precision=f"t2s {t2s_graph.precision}, sovits_enc {encoder_graph.precision}, sovits {sovits_graph.precision}",
-        t2s_backend=synth.t2s_backend.name,
-        t2s_precision=t2s_graph.precision,
-        sovits_precision=sovits_graph.precision,
-        encoder_backend=synth.encoder_backend.name,
-        encoder_precision=encoder_graph.precision,
+        setup=backend,
+        backend=engine.backend.name,
+        reason=engine.backend.reason,
+        precision=", ".join(f"{name} {graph.precision}" for name, graph in graphs.items()),
+        t2s_backend=engine.backend_for("t2s").name,
+        t2s_precision=graphs["t2s"].precision,
+        sovits_precision=graphs["sovits_dec"].precision,
+        encoder_backend=engine.backend_for("sovits_enc").name,
+        encoder_precision=graphs["sovits_enc"].precision,
         load_s=round(load_s, 2),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )
     return result
 
 
-def bench(pack: Path, backends: list[str], text: str = DEFAULT_TEXT, repeats: int = 3) -> list[dict]:
+def bench(
+    pack: Path, backends: list[str], text: str = DEFAULT_TEXT, repeats: int = 3, profile: str | None = None
+) -> list[dict]:
     """Measure each setup in its own process: "profile" (what the pack's profile runs, e.g. the GPT on ONNX
     Runtime beside OpenVINO's SoVITS), "openvino" or "onnxruntime" (everything on that backend)."""
     results = []
     for backend in backends:
-        command = [sys.executable, "-m", "runtime.bench", str(pack), backend, text, str(repeats)]
+        command = [sys.executable, "-m", "gsv_edge.edge.bench", str(pack), backend, text, str(repeats), profile or ""]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             results.append({"setup": backend, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]})
@@ -139,5 +138,5 @@ def bench(pack: Path, backends: list[str], text: str = DEFAULT_TEXT, repeats: in
 
 
 if __name__ == "__main__":
-    pack_arg, backend_arg, text_arg, repeats_arg = sys.argv[1:5]
-    print(json.dumps(measure(Path(pack_arg), backend_arg, text_arg, int(repeats_arg))))
+    pack_arg, backend_arg, text_arg, repeats_arg, profile_arg = sys.argv[1:6]
+    print(json.dumps(measure(Path(pack_arg), backend_arg, text_arg, int(repeats_arg), profile_arg or None)))
