@@ -138,5 +138,11 @@ def bench(
 
 
 if __name__ == "__main__":
+    from gsv_edge.runtime.errors import GsvEdgeError
+
     pack_arg, backend_arg, text_arg, repeats_arg, profile_arg = sys.argv[1:6]
-    print(json.dumps(measure(Path(pack_arg), backend_arg, text_arg, int(repeats_arg), profile_arg or None)))
+    try:
+        print(json.dumps(measure(Path(pack_arg), backend_arg, text_arg, int(repeats_arg), profile_arg or None)))
+    except GsvEdgeError as err:  # the parent reports it as this setup's error
+        print(str(err), file=sys.stderr)
+        sys.exit(2)

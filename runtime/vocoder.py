@@ -20,17 +20,15 @@ SAMPLES_PER_FRAME = 640
 FRAMES_PER_TOKEN = 2
 SAMPLES_PER_TOKEN = SAMPLES_PER_FRAME * FRAMES_PER_TOKEN
 LATENT_CHANNELS = 192
-# Context on each side of a window's kept frames. Measured on the full-size demo decoder, 350 frames through
-# 96-frame windows against one whole decode: 12 frames give 77 dB SNR (60 dB in the worst 20 ms), 16 give
-# 103 dB, 8 give 55 dB (37 dB worst). 12 lets a 96-frame window keep 72 frames instead of 64: 11 % fewer calls.
+# Context on each side of a window's kept frames: the decoder's receptive field reaches further, but its weight
+# there is small, and fewer context frames mean more new frames per call. The trade-off and the SNR per choice
+# against a whole decode are in docs/performance.md; a test pins the windowed decode against a whole one.
 DECODER_CONTEXT_FRAMES = 12
-# The decoder only ever runs on windows of these lengths (frames; 0.96 to 2.88 s; an utterance shorter than the
-# smallest is zero-padded to it, see decode_span): OpenVINO's CPU plugin keeps buffers for every input shape it
-# has seen, for good (measured: +840 MB after 40 calls of random lengths, +180 MB for one length, and still
-# 20-55 MB for each further fixed length on the full-size decoder), so a few fixed shapes keep memory flat.
-# Each window's output is kept only where it has DECODER_CONTEXT_FRAMES of context on both sides (or the
-# utterance's own edge), so the result equals a whole decode. A profile picks its own sizes
-# (streaming.decoder_windows): fewer sizes, less memory.
+# The window lengths (frames) of a whole decode when the caller names none (conversion checks; the runtime passes
+# its settings' streaming.decoder_windows). The decoder only ever runs on a few fixed lengths (an utterance shorter
+# than the smallest is zero-padded to it, see decode_span) because OpenVINO's CPU plugin keeps buffers for every
+# input shape it has run, for good. Each window's output is kept only where it has DECODER_CONTEXT_FRAMES of
+# context on both sides (or the utterance's own edge), so the result equals a whole decode.
 WINDOW_FRAMES = (48, 96, 144)
 
 
@@ -151,7 +149,7 @@ def decode_span(
     size = fits[0]
     if final and size > frames and getattr(decoder, "pads", False):
         # an utterance shorter than the window: zero-padded to it, the decoder told where it ends (exact, and
-        # no new input shape, each of which would cost OpenVINO another 30-40 MB for good)
+        # no new input shape, each of which OpenVINO would keep buffers for, for good)
         window = np.zeros((1, z_p.shape[1], size), np.float32)
         window[:, :, :frames] = z_p
         return decoder.run(window, ge_row, frames=frames)[start * SAMPLES_PER_FRAME : frames * SAMPLES_PER_FRAME]

@@ -8,7 +8,7 @@
   windows with a little context on each side and match a whole decode. Only the first ``frames`` frames of z_p
   are real: an utterance shorter than the runtime's window is zero-padded to it, and every conv sees zeros past
   its end as in a decode of its own length (``SynthesizerTrn.decode_latent``), so the decoder never meets a new
-  input shape (OpenVINO keeps some 30-40 MB for each shape it has run).
+  input shape (OpenVINO keeps buffers for each shape it has run, for good).
 
 Between them the host resamples for speed and draws the noise: z_p = m + N(0,1)·exp(logs)·noise_scale
 (``runtime.vocoder``). Both graphs call the reference model's own methods, so export and reference cannot drift.
@@ -93,8 +93,7 @@ class ConvAsMatMul(nn.Module):
 class PolyphaseUpsample(nn.Module):
     """A ConvTranspose1d of stride s as one Conv1d with s·C_out channels, one group of C_out per output phase,
     interleaved back. Same numbers; on the CPU a plain convolution runs much faster than a transposed one
-    (measured on the full-size v2 decoder: OpenVINO spent 33 of 124 ms per 88-frame window in its 5 transposed
-    convolutions, and the window takes ~28 % less time this way).
+    (OpenVINO's transposed convolutions were a quarter of a decoder window's time; docs/performance.md).
 
     Output sample t = q·s + r gets x[i]·w[k] for every t = i·s − p + k: writing r + p = a·s + b, that is
     k = (a − d)·s + b for the input at q + d, so phase r is a correlation of x with taps w[(a − d)·s + b] at

@@ -10,7 +10,7 @@ attention mask, and the per-layer key/value cache, and returns the last position
 - ONNX: the cache lives in the host's reserved buffers (``runtime.backends.onnxruntime_backend.OnnxT2S``),
   passed in whole with the unused slots masked; the graph returns only the new rows' keys and values. Attention
   reads the past and the new rows separately, so no step copies the cache: a concat would write the whole cache
-  again on every token (34 MB per step at 350 cached rows on the full-size model) and hold a second copy of it.
+  again on every token and hold a second copy of it.
 """
 
 from __future__ import annotations
@@ -58,8 +58,7 @@ class DecoderLayer(nn.Module):
 
         Written for a small graph, since a decode step is one row and ONNX Runtime pays per node: batch 1 and
         constant reshapes (no Shape/Gather chains), one Split for q|k|v, and the 1/sqrt(head_dim) query scale
-        folded into the q rows of the projection by ``to_onnx`` (measured on the full-size GPT: 2383 → 1495
-        nodes, 4.4 → 3.9 ms per token).
+        folded into the q rows of the projection by ``to_onnx`` (about a third fewer nodes).
         """
         d_model = x.shape[-1]
         heads, head_dim = self.heads, d_model // self.heads

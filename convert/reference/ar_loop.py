@@ -1,6 +1,6 @@
 """The reference autoregressive loop, with upstream's sampling rules, in torch.
 
-Rules (ARCHITECTURE.md §2, conformance README §5):
+Rules (upstream's, as the conformance data records them):
 - repetition penalty over the prompt and everything generated (each distinct token once; negative × r,
   positive ÷ r) → top-p (no shift, the best token always kept) → ÷ temperature → top-k → softmax → sample by an
   exponential race;

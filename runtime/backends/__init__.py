@@ -86,8 +86,8 @@ def _ort_options(ort, threads: int):
     options = ort.SessionOptions()
     if threads > 0:
         options.intra_op_num_threads = threads
-    # No memory arena: it keeps the largest buffers ever requested. Measured on the full-size GPT (200-token
-    # utterances): 65 MB less, and no slower.
+    # No memory arena: it keeps the largest buffers ever requested, for good (docs/performance.md: less memory,
+    # no slower).
     options.enable_cpu_mem_arena = False
     # ONNX Runtime's worker threads spin after each call by default, on cores OpenVINO's decoder needs next
     # (the GPT and the encoder hand over to it every chunk). Stopping the spin when a call returns: first audio
