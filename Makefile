@@ -22,7 +22,8 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check edge convert runtime tests
+	$(BIN)/ruff check gsv_edge edge convert runtime tests
+	$(BIN)/ruff format --check gsv_edge edge convert runtime tests
 
 # The demo: a seeded random full-size v2 model (random weights: it shows the pipeline and the speed, not a voice),
 # converted with the laptop profile, a voice enrolled from a generated clip, one sentence spoken (or written to

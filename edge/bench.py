@@ -38,7 +38,6 @@ class _Timed:
 
     def __init__(self, session, calls: list[float]):
         self.session, self.calls = session, calls
-        self.pads = getattr(session, "pads", False)  # a decoder that takes a padded window's length
 
     def reset(self):
         self.session.reset()

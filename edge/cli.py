@@ -486,7 +486,7 @@ def bench_t2s(
 
 # The flag of each library parameter a GsvEdgeError can name (GsvEdgeError.option).
 FLAGS = {"backend": "--backend", "profile": "--profile", "text": "--text", "hubert": "--hubert", "bert": "--bert",
-         "sv": "--sv", "g2pw": "--g2pw"}  # fmt: skip
+         "sv": "--sv", "g2pw": "--g2pw", "output": "-o out.wav or --output-raw"}  # fmt: skip
 
 
 def _one_line(text: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import sys
 import threading
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gsv_edge.runtime.cache import replace_atomically
 from gsv_edge.runtime.errors import GsvEdgeError
 
 
@@ -24,13 +24,8 @@ def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        sf.write(str(tmp), to_int16(audio), rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    samples = to_int16(audio)
+    return replace_atomically(path, lambda tmp: sf.write(str(tmp), samples, rate, subtype="PCM_16", format="WAV"))
 
 
 def write_raw(audio: np.ndarray, stream=None) -> None:
@@ -106,7 +101,10 @@ class Player:
         try:
             import sounddevice as sd
         except OSError:
-            raise GsvEdgeError("no audio output (PortAudio is not installed); write a file with -o out.wav") from None
+            raise GsvEdgeError(
+                "no audio output (PortAudio is not installed: apt-get install libportaudio2); write a file instead",
+                option="output",
+            ) from None
         self._sd = sd
         self.source_rate = rate
         try:
@@ -118,7 +116,7 @@ class Player:
             )
         except (sd.PortAudioError, ValueError) as err:
             raise GsvEdgeError(
-                f"no usable audio device ({err}); write a file with -o out.wav or use --output-raw"
+                f"no usable audio device ({err}); write a file or raw PCM instead", option="output"
             ) from None
         self._resampler = None
         if self.rate != rate:

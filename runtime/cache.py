@@ -25,18 +25,27 @@ def cache_folder(*parts: str) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "gsv-edge", *parts)
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> bool:
-    """``write(temporary path)``, then rename it to ``path``: a reader sees the old file or the whole new one.
-    Returns False (and leaves nothing behind) where the folder cannot be written."""
+def replace_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """``write(temporary path)`` in ``path``'s folder, then rename it to ``path``: a reader sees the old file or the
+    whole new one, and a failure leaves nothing behind (the error is raised). Every file gsv-edge writes for good
+    (voices, WAVs, cache records) goes through here."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         write(partial)
         os.replace(partial, path)
-        return True
-    except OSError:
+    finally:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
+    return path
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> bool:
+    """``replace_atomically`` for what can be rebuilt: False (nothing written) where the folder cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(path, write)
+        return True
+    except OSError:
         return False
 
 

@@ -42,7 +42,6 @@ class _OneCallAtATime:
 
     def __init__(self, session):
         self.session, self._lock = session, threading.Lock()
-        self.pads = getattr(session, "pads", False)
 
     def run(self, *args, **kwargs):
         with self._lock:

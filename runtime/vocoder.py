@@ -39,19 +39,15 @@ class SoVITSEncoder(Protocol):
 
 
 class SoVITSDecoder(Protocol):
-    def run(self, z_p: np.ndarray, ge: np.ndarray) -> np.ndarray:
-        """z_p [1, 192, F], ge [1, gin] → audio [640·F]. A decoder whose ``pads`` is true also takes
-        ``frames=n``: only the first n frames are real, and their audio is that of a decode of just them."""
+    def run(self, z_p: np.ndarray, ge: np.ndarray, frames: int | None = None) -> np.ndarray:
+        """z_p [1, 192, F], ge [1, gin] → audio [640·F]. With ``frames=n`` only the first n frames are real, and
+        their audio is that of a decode of just them (the rest is padding)."""
         ...
 
 
-def decoder_feed(z_p: np.ndarray, ge: np.ndarray, pads: bool, frames: int | None = None) -> dict[str, np.ndarray]:
-    """The decoder graph's inputs; a graph that ``pads`` also gets ``frames``, the real frames of z_p (all of
-    them unless told otherwise)."""
-    feed = {"z_p": z_p, "ge": ge}
-    if pads:
-        feed["frames"] = np.array([z_p.shape[-1] if frames is None else frames], np.int64)
-    return feed
+def decoder_feed(z_p: np.ndarray, ge: np.ndarray, frames: int | None = None) -> dict[str, np.ndarray]:
+    """The decoder graph's inputs: z_p, ge, and ``frames``, the real frames of z_p (all of them unless told)."""
+    return {"z_p": z_p, "ge": ge, "frames": np.array([z_p.shape[-1] if frames is None else frames], np.int64)}
 
 
 def frames_for(tokens: int, speed: float = 1.0) -> int:
@@ -147,17 +143,12 @@ def decode_span(
     if not fits:  # longer than the largest window: several of them
         return _windows(decoder, z_p[:, :, :right], ge_row, start, end, windows[-1], tail)
     size = fits[0]
-    if final and size > frames and getattr(decoder, "pads", False):
+    if final and size > frames:
         # an utterance shorter than the window: zero-padded to it, the decoder told where it ends (exact, and
         # no new input shape, each of which OpenVINO would keep buffers for, for good)
         window = np.zeros((1, z_p.shape[1], size), np.float32)
         window[:, :, :frames] = z_p
         return decoder.run(window, ge_row, frames=frames)[start * SAMPLES_PER_FRAME : frames * SAMPLES_PER_FRAME]
-    if final and size > frames:  # the same with a decoder that cannot pad: windows that fit inside it
-        smaller = [w for w in windows if w <= frames]
-        if not smaller:  # shorter than the smallest window (under a second): its own length, exactly
-            return decoder.run(np.ascontiguousarray(z_p), ge_row)[start * SAMPLES_PER_FRAME :]
-        return _windows(decoder, z_p, ge_row, start, end, smaller[-1])
     first = max(0, right - size)
     window = np.zeros((1, z_p.shape[1], size), np.float32)
     real = z_p[:, :, first : first + size]

@@ -50,7 +50,10 @@ class BertTokenizer:
 
         path = Path(tokenizer_json)
         if not path.is_file():
-            raise GsvEdgeError(f"{path} not found; convert the model again with --bert to include the BERT tokenizer")
+            raise GsvEdgeError(
+                f"{path} not found; convert the model again with its BERT folder to include the tokenizer",
+                option="bert",
+            )
         self._tokenizer = Tokenizer.from_file(str(path))
 
     def __call__(self, norm_text: str) -> dict[str, np.ndarray]:

@@ -9,7 +9,6 @@ fingerprint of the pack's source checkpoints.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gsv_edge.runtime.cache import replace_atomically
 from gsv_edge.runtime.errors import GsvEdgeError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -67,10 +67,9 @@ def save_voice(voice: Voice, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     check_name(voice.name)
     voice.created = voice.created or datetime.now(UTC).isoformat(timespec="seconds")
-    arrays = folder / f".{voice.name}.npz.tmp-{os.getpid()}"
-    meta = folder / f".{voice.name}.json.tmp-{os.getpid()}"
-    try:
-        with open(arrays, "wb") as handle:
+
+    def write_arrays(partial: Path) -> None:
+        with open(partial, "wb") as handle:
             np.savez(
                 handle,
                 prompt_tokens=voice.prompt_tokens.astype(np.int64),
@@ -78,12 +77,10 @@ def save_voice(voice: Voice, folder: Path) -> Path:
                 bert=voice.bert.astype(np.float32),
                 ge=voice.ge.astype(np.float32),
             )
-        meta.write_text(json.dumps(voice.metadata(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        os.replace(arrays, folder / f"{voice.name}.npz")
-        os.replace(meta, folder / f"{voice.name}.json")
-    finally:
-        arrays.unlink(missing_ok=True)
-        meta.unlink(missing_ok=True)
+
+    metadata = json.dumps(voice.metadata(), ensure_ascii=False, indent=2) + "\n"
+    replace_atomically(folder / f"{voice.name}.npz", write_arrays)
+    replace_atomically(folder / f"{voice.name}.json", lambda partial: partial.write_text(metadata, encoding="utf-8"))
     return folder / f"{voice.name}.npz"
 
 

@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-BERT_DIM = 1024
+from gsv_edge.runtime.voice_features import BERT_DIM
+
 LAYER_NORM_EPS = 1e-5
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]

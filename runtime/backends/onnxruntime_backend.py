@@ -142,8 +142,6 @@ class OnnxSoVITSDecoder:
 
     def __init__(self, session):
         self._session = session
-        self.pads = any(i.name == "frames" for i in session.get_inputs())
-        """Whether the graph takes ``frames`` (see ``OpenVINOSoVITSDecoder.pads``)."""
 
     def run(self, z_p, ge, frames: int | None = None) -> np.ndarray:
-        return self._session.run(["audio"], decoder_feed(z_p, ge, self.pads, frames))[0][0]
+        return self._session.run(["audio"], decoder_feed(z_p, ge, frames))[0][0]

@@ -37,10 +37,7 @@ class OpenVINOSoVITSDecoder:
 
     def __init__(self, compiled_model):
         self._request = compiled_model.create_infer_request()
-        self.pads = any("frames" in port.get_names() for port in compiled_model.inputs)
-        """Whether the graph takes ``frames``: a short utterance can then be zero-padded to a window (packs made
-        before it existed run short utterances at their own length)."""
 
     def run(self, z_p, ge, frames: int | None = None) -> np.ndarray:
         """Audio for z_p [1, 192, F]; ``frames``: only the first ones are real (see ``runtime.vocoder``)."""
-        return self._request.infer(decoder_feed(z_p, ge, self.pads, frames))["audio"][0]
+        return self._request.infer(decoder_feed(z_p, ge, frames))["audio"][0]
