@@ -140,14 +140,12 @@ def say(
 
     if not voice:
         raise GsvEdgeError("no voice given; pass --voice NAME (see 'gsv-edge voice list --pack PACK')")
-    if not 0.25 <= speed <= 4:
-        raise GsvEdgeError(f"--speed {speed} is out of range; use 0.25 to 4")
+    options = SpeechOptions(top_k=top_k, top_p=top_p, temperature=temperature, speed=speed, seed=seed)  # checked
     settings = load_profile(profile).settings if profile else None
     synth = Synthesizer.load(pack, settings=settings, backend=backend, voices_dir=_voices_dir(pack, voices))
     if verbose:
         _describe(synth, profile)
     speaker = synth.voice(voice)
-    options = SpeechOptions(top_k=top_k, top_p=top_p, temperature=temperature, speed=speed, seed=seed)
     lines = [text] if text is not None else [line for line in sys.stdin.read().splitlines() if line.strip()]
     if output_raw:
         for line in lines:
@@ -486,7 +484,8 @@ def bench_t2s(
 
 # The flag of each library parameter a GsvEdgeError can name (GsvEdgeError.option).
 FLAGS = {"backend": "--backend", "profile": "--profile", "text": "--text", "hubert": "--hubert", "bert": "--bert",
-         "sv": "--sv", "g2pw": "--g2pw", "output": "-o out.wav or --output-raw"}  # fmt: skip
+         "sv": "--sv", "g2pw": "--g2pw", "output": "-o out.wav or --output-raw", "top_k": "--top-k",
+         "top_p": "--top-p", "temperature": "--temperature", "speed": "--speed", "seed": "--seed"}  # fmt: skip
 
 
 def _one_line(text: str) -> str:

@@ -61,6 +61,8 @@ class Engine:
         self._idle_t2s: list[object] = []
         self._pool_lock = threading.Lock()
         self._wrap: Wrap | None = None
+        if "t2s_embeddings" not in manifest.tables:
+            raise GsvEdgeError(f"{pack}: the manifest names no t2s_embeddings table; convert the model again")
         with np.load(pack / manifest.tables["t2s_embeddings"], allow_pickle=False) as tables:
             self.embeddings = T2SEmbeddings(dict(tables))
 

@@ -123,8 +123,10 @@ def _stamp_path(folder: Path) -> Path:
 
 
 def _identity(path: Path) -> list[int]:
+    """What changes when a file's content may have: a same-size rewrite with its mtime put back (``touch -r``)
+    still moves the ctime, which no user call can set."""
     status = path.stat()
-    return [status.st_size, status.st_mtime_ns, status.st_ino, status.st_dev]
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
 
 
 def _verify_files(folder: Path, manifest: Manifest, full: bool) -> None:
@@ -135,18 +137,30 @@ def _verify_files(folder: Path, manifest: Manifest, full: bool) -> None:
         known = {} if full else json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         known = {}
+    if not isinstance(known, dict):  # a damaged record is ignored: everything is hashed
+        known = {}
     record, now = {}, time.time_ns()
     for name, expected in manifest.sha256.items():
         file = folder / name
         if not file.is_file():
+            _forget(stamp)
             raise GsvEdgeError(f"{folder}: {name} is missing from the pack; copy the whole folder again")
         identity = _identity(file)
         if known.get(name) != [*identity, expected] and file_sha256(file) != expected:
+            _forget(stamp)
             raise GsvEdgeError(f"{folder}: {name} does not match its checksum; the pack is damaged, copy it again")
-        if now - identity[1] > RECENT_NS:
+        if now - max(identity[1], identity[2]) > RECENT_NS:
             record[name] = [*identity, expected]
     if record != known:
         write_atomically(stamp, lambda partial: partial.write_text(json.dumps(record), encoding="utf-8"))
+
+
+def _forget(stamp: Path) -> None:
+    """A failed check drops the record, so nothing it vouched for is trusted again without hashing."""
+    try:
+        stamp.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def read_manifest(folder: str | Path, verify: bool = True, full: bool = False) -> Manifest:
@@ -160,19 +174,80 @@ def read_manifest(folder: str | Path, verify: bool = True, full: bool = False) -
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise GsvEdgeError(f"{path}: unreadable manifest ({err}); convert the model again") from None
-    if data.get("format") != FORMAT:
-        raise GsvEdgeError(f"{path}: not a gsv-edge pack manifest")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise GsvEdgeError(f"{path}: not a gsv-edge pack manifest; make one with 'gsv-edge convert'")
     if data.get("format_version") != FORMAT_VERSION:
         raise GsvEdgeError(
-            f"{path}: pack format {data.get('format_version')} but this gsv-edge reads format {FORMAT_VERSION}; "
+            f"{path}: pack format {data.get('format_version')!r}, but this gsv-edge reads format {FORMAT_VERSION}; "
             "convert the model again with this version"
         )
     try:
+        _check_schema(data)
         data["graphs"] = [GraphFile(**graph) for graph in data["graphs"]]
         data["settings"] = Settings.from_dict(data.get("settings"), f"{path}")
         manifest = Manifest(**data)
-    except (TypeError, KeyError) as err:
-        raise GsvEdgeError(f"{path}: malformed manifest ({err}); convert the model again") from None
+    except (TypeError, KeyError, ValueError) as err:
+        message = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        raise GsvEdgeError(f"{path}: malformed manifest ({message}); convert the model again") from None
+    _check_paths(folder, manifest)
     if verify:
         _verify_files(folder, manifest, full)
     return manifest
+
+
+def _is_str_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _check_schema(data: dict) -> None:
+    """Types of the manifest's fields (what dataclass construction would not check); ValueError names the field."""
+    if not isinstance(data.get("graphs"), list) or not data["graphs"]:
+        raise ValueError("graphs must be a non-empty list")
+    for graph in data["graphs"]:
+        if not isinstance(graph, dict):
+            raise ValueError("each graph must be an object")
+        for key in ("name", "backend", "precision"):
+            if not isinstance(graph.get(key), str):
+                raise ValueError(f"graph {key} must be a string")
+        for key in ("files", "inputs", "outputs"):
+            value = graph.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"graph {key} must be a list of strings")
+        if not graph.get("files"):
+            raise ValueError(f"graph {graph['name']} has no files")
+    if not _is_str_map(data.get("tables", {})):
+        raise ValueError("tables must map roles to file names")
+    if not _is_str_map(data.get("sha256")) or not all(
+        len(h) == 64 and all(c in "0123456789abcdef" for c in h) for h in data["sha256"].values()
+    ):
+        raise ValueError("sha256 must map file names to hex digests")
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict) or not all(_is_str_map(v) for v in sources.values()):
+        raise ValueError("sources must map roles to {name, sha256}")
+    for key in ("model_version", "symbols", "profile"):
+        if not isinstance(data.get(key, ""), str):
+            raise ValueError(f"{key} must be a string")
+    if data.get("symbols") not in ("v1", "v2"):
+        raise ValueError("symbols must be v1 or v2")
+    if not isinstance(data.get("sample_rate"), int) or not isinstance(data.get("gpt"), dict):
+        raise ValueError("sample_rate must be an integer and gpt an object")
+
+
+def _check_paths(folder: Path, manifest: Manifest) -> None:
+    """Every file the manifest names stays inside the pack once resolved (no '..', no absolute path, no link
+    out), and every file a graph or table uses is covered by a hash."""
+    root = folder.resolve()
+    named = [f for g in manifest.graphs for f in g.files] + list(manifest.tables.values()) + list(manifest.sha256)
+    for name in named:
+        target = (folder / name).resolve()
+        if Path(name).is_absolute() or not target.is_relative_to(root) or target == root:
+            raise GsvEdgeError(f"{folder}: the manifest names {name!r}, outside the pack; convert the model again")
+    hashed = set(manifest.sha256)
+    for name in [f for g in manifest.graphs for f in g.files] + list(manifest.tables.values()):
+        path = folder / name
+        covered = (
+            [f"{name}/{child.name}" for child in path.iterdir()] if path.is_dir() else [name]
+        )  # a table may be a folder (g2pw/): each of its files
+        missing = [f for f in covered if f not in hashed]
+        if missing:
+            raise GsvEdgeError(f"{folder}: {missing[0]} has no checksum in the manifest; convert the model again")

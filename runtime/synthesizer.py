@@ -16,6 +16,7 @@ upstream does.
 from __future__ import annotations
 
 import dataclasses
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -25,14 +26,16 @@ from pathlib import Path
 import numpy as np
 
 from gsv_edge.runtime.engine import Engine
+from gsv_edge.runtime.errors import GsvEdgeError
 from gsv_edge.runtime.front_end import FrontEnd
 from gsv_edge.runtime.sampling import SamplingOptions
 from gsv_edge.runtime.settings import Settings
 from gsv_edge.runtime.streaming import SegmentStreamer
 from gsv_edge.runtime.t2s import decode_tokens
 from gsv_edge.runtime.text import Segment
+from gsv_edge.runtime.text.symbols import symbols_for
 from gsv_edge.runtime.vocoder import SAMPLE_RATE, decode_whole
-from gsv_edge.runtime.voices import Voice, load_voice
+from gsv_edge.runtime.voices import Voice, load_voice, voice_problem
 
 SEGMENT_PAUSE_SECONDS = 0.3
 
@@ -81,6 +84,25 @@ class SpeechOptions:
     fixed_length: Callable[[Segment], int] | None = None
     """For benchmarks and tests: make exactly ``fixed_length(segment)`` tokens per segment, EOS never chosen (a
     random model rarely stops by itself, and timed runs must be comparable)."""
+
+    def __post_init__(self) -> None:
+        finite = {"top_p": self.top_p, "temperature": self.temperature, "repetition_penalty": self.repetition_penalty,
+                  "speed": self.speed, "noise_scale": self.noise_scale}  # fmt: skip
+        for key, value in finite.items():
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise GsvEdgeError(f"{key} must be a finite number, not {value!r}", option=key)
+        checks = [
+            ("top_k", self.top_k is None or (type(self.top_k) is int and self.top_k >= 1), "an integer ≥ 1"),
+            ("top_p", 0 < self.top_p <= 1, "above 0 and at most 1 (1: off)"),
+            ("temperature", self.temperature > 0, "above 0"),
+            ("repetition_penalty", self.repetition_penalty > 0, "above 0 (1: off)"),
+            ("speed", 0.25 <= self.speed <= 4, "0.25 to 4"),
+            ("noise_scale", self.noise_scale >= 0, "0 or more"),
+            ("seed", self.seed is None or (type(self.seed) is int and 0 <= self.seed < 2**63), "0 to 2**63 - 1"),
+        ]
+        for key, ok, wanted in checks:
+            if not ok:
+                raise GsvEdgeError(f"{key} {getattr(self, key)!r} is out of range; use {wanted}", option=key)
 
 
 class _SegmentSeeds:
@@ -294,8 +316,13 @@ class Synthesizer:
         return self.engine.settings
 
     def voice(self, name: str) -> Voice:
-        """An enrolled voice of this pack."""
-        return load_voice(self.voices_dir, name, self.manifest.fingerprint)
+        """An enrolled voice of this pack (its arrays checked against this model's sizes)."""
+        voice = load_voice(self.voices_dir, name, self.manifest.fingerprint)
+        symbols = min(len(symbols_for(self.manifest.symbols)), len(self.engine.embeddings.phone_embedding))
+        problem = voice_problem(voice, symbols, self.engine.decoder_gin())
+        if problem:
+            raise GsvEdgeError(f"voice {name!r} does not fit this pack ({problem}); enroll it again for this pack")
+        return voice
 
     def phonemize(self, text: str, language: str = "auto") -> list[Segment]:
         """The segments and phone ids the model would get (cheap: no graph runs, except g2pW on Chinese)."""
@@ -304,8 +331,12 @@ class Synthesizer:
     def open_stream(
         self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None
     ) -> SpeechStream:
-        """An utterance to speak; bad text fails here, in the caller's thread, before any graph runs."""
-        return SpeechStream(self, self.phonemize(text, language), voice, options or SpeechOptions())
+        """An utterance to speak; bad text fails here, in the caller's thread, before any graph runs. Text with
+        nothing to say (empty, only punctuation or spaces) is an error, not silence."""
+        segments = self.phonemize(text, language)
+        if not segments:
+            raise GsvEdgeError("no speakable text in the input (it is empty or only punctuation)")
+        return SpeechStream(self, segments, voice, options or SpeechOptions())
 
     def stream(
         self, text: str, voice: Voice, language: str = "auto", options: SpeechOptions | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +58,7 @@ class Voice:
 
 
 def check_name(name: str) -> str:
-    if not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):  # fullmatch: `$` would let a trailing newline in
         raise GsvEdgeError(f"voice name {name!r} is not allowed; use letters, digits, '.', '_' or '-' (max 64)")
     return name
 
@@ -101,19 +102,59 @@ def load_voice(folder: Path, name: str, fingerprint: str | None = None) -> Voice
     if not meta_path.is_file() or not arrays_path.is_file():
         known = ", ".join(v["name"] for v in list_voices(folder)) or "none yet"
         raise GsvEdgeError(f"no voice {name!r} in {folder} (voices: {known}); add one with 'gsv-edge voice add'")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if fingerprint is not None and meta.get("pack_fingerprint") != fingerprint:
+    damaged = f"voice {name!r} in {folder} is damaged"
+    fix = "enroll it again with 'gsv-edge voice add --force'"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise GsvEdgeError(f"{damaged} ({name}.json: {err}); {fix}") from None
+    if not isinstance(meta, dict) or not all(isinstance(meta.get(k), str) for k in _TEXT_FIELDS):
+        raise GsvEdgeError(f"{damaged} ({name}.json lacks {', '.join(_TEXT_FIELDS)}); {fix}")
+    if fingerprint is not None and meta["pack_fingerprint"] != fingerprint:
         raise GsvEdgeError(
-            f"voice {name!r} was enrolled for another model (fingerprint {meta.get('pack_fingerprint')}, this pack "
+            f"voice {name!r} was enrolled for another model (fingerprint {meta['pack_fingerprint']}, this pack "
             f"{fingerprint}); enroll it again for this pack with 'gsv-edge voice add'"
         )
-    with np.load(arrays_path, allow_pickle=False) as arrays:
-        return Voice(
-            name=name, language=meta["language"], text=meta["text"], prompt_tokens=arrays["prompt_tokens"],
-            phone_ids=arrays["phone_ids"], bert=arrays["bert"], ge=arrays["ge"],
-            pack_fingerprint=meta["pack_fingerprint"], seconds=meta.get("seconds", 0.0),
-            created=meta.get("created", ""),
-        )  # fmt: skip
+    try:
+        with np.load(arrays_path, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in _ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise GsvEdgeError(f"{damaged} ({name}.npz: {reason[:120]}); {fix}") from None
+    seconds = meta.get("seconds", 0.0)
+    voice = Voice(
+        name=name, language=meta["language"], text=meta["text"], pack_fingerprint=meta["pack_fingerprint"],
+        seconds=float(seconds) if isinstance(seconds, int | float) else 0.0, created=str(meta.get("created", "")),
+        **arrays,
+    )  # fmt: skip
+    problem = voice_problem(voice)
+    if problem:
+        raise GsvEdgeError(f"{damaged} ({problem}); {fix}")
+    return voice
+
+
+_TEXT_FIELDS = ("language", "text", "pack_fingerprint")
+_ARRAYS = ("prompt_tokens", "phone_ids", "bert", "ge")
+# A reference clip is 3-10 s of 25 Hz tokens; a little margin for HuBERT's padding.
+MAX_PROMPT_TOKENS = 300
+BERT_ROWS = 1024
+
+
+def voice_problem(voice: Voice, symbols: int | None = None, gin: int | None = None) -> str | None:
+    """What is wrong with a voice's arrays (dtype, shape, range, finiteness), or None. ``symbols`` (the phone
+    table's size) and ``gin`` (the speaker vector's width) are checked when given."""
+    tokens, phones, bert, ge = voice.prompt_tokens, voice.phone_ids, voice.bert, voice.ge
+    if tokens.dtype != np.int64 or phones.dtype != np.int64 or tokens.ndim != 1 or phones.ndim != 1:
+        return "prompt tokens and phones must be 1-D int64"
+    if not 1 <= len(tokens) <= MAX_PROMPT_TOKENS or tokens.min() < 0 or tokens.max() > 1023:
+        return f"prompt tokens must be 1-{MAX_PROMPT_TOKENS} ids in 0-1023"
+    if not len(phones) or phones.min() < 0 or (symbols is not None and phones.max() >= symbols):
+        return "phone ids out of range for this model"
+    if bert.dtype != np.float32 or bert.shape != (BERT_ROWS, len(phones)) or not np.isfinite(bert).all():
+        return f"BERT features must be finite float32 [{BERT_ROWS}, phones]"
+    if ge.dtype != np.float32 or ge.ndim != 1 or not np.isfinite(ge).all() or (gin is not None and len(ge) != gin):
+        return "the speaker vector must be finite float32 of the model's width"
+    return None
 
 
 def remove_voice(folder: Path, name: str) -> None:
@@ -137,4 +178,8 @@ def read_reference_clip(path: Path) -> tuple[np.ndarray, int]:
     seconds = len(audio) / rate
     if not MIN_SECONDS <= seconds <= MAX_SECONDS:
         raise GsvEdgeError(f"{path}: the clip is {seconds:.1f} s long; use a reference clip of 3-10 s")
+    if not np.isfinite(audio).all():
+        raise GsvEdgeError(f"{path}: the clip has samples that are not numbers (NaN or infinity); export it again")
+    if float(np.abs(audio).max()) < 1e-4:
+        raise GsvEdgeError(f"{path}: the clip is silent; use a recording of the voice")
     return audio, rate

@@ -78,7 +78,8 @@ def test_numpy_spectrogram_matches_upstream(variant_dir):
 def test_host_refusals(tmp_path):
     with pytest.raises(GsvEdgeError, match="too short"):
         linear_spectrogram(np.zeros(100, np.float32))
-    with pytest.raises(GsvEdgeError, match="--bert"):
+    with pytest.raises(GsvEdgeError, match="BERT folder") as missing:
         BertTokenizer(tmp_path / "tokenizer.json")
+    assert missing.value.option == "bert"  # the command line names its --bert
     with pytest.raises(GsvEdgeError, match="one token per character"):
         phone_level_bert(np.zeros((5, 1024), np.float32), [2, 2])

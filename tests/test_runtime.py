@@ -292,7 +292,7 @@ def test_a_pack_runs_with_its_own_settings_or_a_profile_given_on_the_device(pack
     data["format_version"] = 2
     del data["settings"]
     (old / "manifest.json").write_text(json.dumps(data))
-    with pytest.raises(GsvEdgeError, match="pack format 2 .* convert the model again"):
+    with pytest.raises(GsvEdgeError, match="pack format 2, but .* convert the model again"):
         Synthesizer.load(old)
     bad = json.loads((pack / "manifest.json").read_text())
     bad["settings"]["streaming"]["chunk_tokenz"] = 3

@@ -21,6 +21,10 @@ _REPEATED = re.compile(f"([{re.escape(_PHONE_PUNCT)}])([{re.escape(_PHONE_PUNCT)
 _WORD = re.compile(r"\w")
 _CUT_PUNCT = frozenset("!?…,.- ")
 MAX_SEGMENT = 510
+# Upstream cuts a piece longer than MAX_SEGMENT characters only at split marks, so a piece without any stays
+# whole however long, and the GPT's prefill grows with the square of a segment's phones. gsv-edge also cuts such
+# a piece (at a space, else between characters) into pieces of at most MAX_SEGMENT characters: what upstream
+# would speak is unchanged, and the cost of a text grows linearly with its length.
 METHODS = ("cut0", "cut1", "cut5")
 
 
@@ -150,5 +154,23 @@ def pre_segment(text: str, language: str = "zh", method: str = "cut1") -> list[s
             continue  # blank, or marks only
         if piece[-1] not in SPLITS:
             piece += end_mark
-        out.extend(split_long(piece) if len(piece) > MAX_SEGMENT else [piece])
+        for part in split_long(piece) if len(piece) > MAX_SEGMENT else [piece]:
+            out.extend(p if p[-1] in SPLITS else p + end_mark for p in cap_segment(part) if p)
     return out
+
+
+def cap_segment(text: str, limit: int = MAX_SEGMENT) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` characters, each at the last space of its second half when
+    there is one (a word boundary), else between characters; a text within the limit is returned as it is."""
+    if len(text) <= limit:
+        return [text]
+    pieces = []
+    while text:
+        end = len(text)
+        if end > limit:
+            space = text.rfind(" ", limit // 2, limit)
+            end = space + 1 if space > 0 else limit
+        piece, text = text[:end].strip(), text[end:]
+        if _WORD.search(piece):  # a cut that leaves only the closing mark drops it (the last piece gets one)
+            pieces.append(piece)
+    return pieces
