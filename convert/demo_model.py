@@ -214,11 +214,11 @@ def _write_demo_voice_assets(folder: Path, seed: int) -> None:
     import soundfile as sf
     from transformers import HubertConfig, HubertModel
 
-    from gsv_edge.convert.convert import _synthetic_voice
+    from gsv_edge.convert.passes.common import synthetic_voice
 
     torch.manual_seed(seed)
     HubertModel(HubertConfig(**DEMO_HUBERT)).eval().save_pretrained(folder / "chinese-hubert-base-demo")
-    sf.write(folder / "reference.wav", _synthetic_voice(32000, DEMO_CLIP_SECONDS, seed), 32000, subtype="PCM_16")
+    sf.write(folder / "reference.wav", synthetic_voice(32000, DEMO_CLIP_SECONDS, seed), 32000, subtype="PCM_16")
     (folder / "reference.txt").write_text(DEMO_TRANSCRIPT + "\n", encoding="utf-8")
 
 

@@ -420,16 +420,18 @@ def convert(
         typer.Option("--g2pw-dict", help="With --g2pw: upstream's polyphonic.rep / polyphonic-fix.rep, in order."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also show what the libraries print (always kept in PACK/convert.log).")
+    ] = False,
 ) -> None:
     """Convert a GPT-SoVITS model into a pack for a device, checked against the torch reference.
 
-    The pack holds OpenVINO IR and ONNX, quantized as the profile says, the profile's runtime settings, and an
-    accuracy report."""
+    The pack holds OpenVINO IR and ONNX, quantized as the profile says, the profile's runtime settings, an
+    accuracy report and the conversion's log."""
     import time
 
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from gsv_edge.convert.convert import ConvertOptions
     from gsv_edge.convert.convert import convert as run_convert
@@ -440,20 +442,43 @@ def convert(
         gpt, sovits, output, profile, weight_format, sovits_format, hubert, bert, force, sv=sv, g2pw=g2pw,
         g2pw_dicts=g2pw_dict,
     )  # fmt: skip
-    console = Console(stderr=True)
+    # The stream itself, not "whatever sys.stderr is": the conversion points sys.stderr at its log meanwhile.
+    console = Console(file=sys.stderr)
     started = time.perf_counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
-        written, report = run_convert(options, progress=lambda step: bar.update(task, description=step))
-    table = Table(title="accuracy (report.json)")
-    for column in ("graph", "backend", "precision", "against", "metrics", ""):
-        table.add_column(column)
-    for row in report.rows():
-        table.add_row(*row)
-    Console().print(table)
+
+        def show(step: str, seconds: float | None) -> None:
+            if seconds is None:
+                bar.update(task, description=step)
+            else:
+                bar.console.print(f"[green]✓[/green] {step:<12s} {seconds:6.1f} s", highlight=False)
+
+        # OpenVINO's converter reads --verbose from sys.argv too, and then also prints its conversion arguments.
+        written, report = run_convert(options, progress=show, echo=sys.stderr if verbose else None)
+    Console().print(_accuracy_table(report))
     size = sum(p.stat().st_size for p in written.rglob("*") if p.is_file()) / 1e6
     typer.echo(f"wrote {written} ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
+
+
+def _accuracy_table(report):
+    """The report as a table that fits 80 columns: its main numbers per check (report.json has them all)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title="accuracy (report.json)",
+        caption="✓ met its threshold  ✗ missed it  · measured only",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    for column in ("graph", "backend", "precision", "vs", "result", ""):
+        table.add_column(column, no_wrap=True)
+    for row in report.rows():
+        table.add_row(*row)
+    return table
 
 
 @app.command("bench-t2s")

@@ -102,8 +102,8 @@ def reference_clip(tmp_path_factory) -> Path:
     """A 4 s synthetic voice-like clip at 44.1 kHz."""
     import soundfile as sf
 
-    from gsv_edge.convert.convert import _synthetic_voice
+    from gsv_edge.convert.passes.common import synthetic_voice
 
     path = tmp_path_factory.mktemp("clips") / "ref.wav"
-    sf.write(path, _synthetic_voice(44100, 4.0, 5), 44100)
+    sf.write(path, synthetic_voice(44100, 4.0, 5), 44100)
     return path

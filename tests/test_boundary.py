@@ -125,3 +125,26 @@ def test_conversion_sends_no_usage_report():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
     assert result.stdout.split() == ["openvino.tools.ovc.telemetry_stub", "MagicMock"]
+
+
+def test_checkpoint_and_versions_do_not_import_each_other():
+    """Reading a checkpoint (which decides its version) is underneath pairing two of them: versions imports
+    checkpoint, never the reverse, not even inside a function."""
+    checkpoint, versions = REPO_ROOT / "convert" / "checkpoint.py", REPO_ROOT / "convert" / "versions.py"
+    assert [name for _, name in _imports(checkpoint) if name.startswith("gsv_edge.convert.versions")] == []
+    assert "gsv_edge.convert.checkpoint" in {name for _, name in _imports(versions)}
+
+
+def test_every_convert_module_imports_first():
+    """Each convert module imports on its own, as the first module of the package loaded: an import cycle
+    fails one of these orders."""
+    modules = [_module_name(p) for p in _files("convert") if p.name != "__main__.py"]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    for loaded in [m for m in sys.modules if m.startswith('gsv_edge.convert')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr

@@ -18,7 +18,8 @@ import soundfile as sf
 import torch
 
 from gsv_edge.convert.checkpoint import write_checkpoint
-from gsv_edge.convert.convert import ConvertOptions, _synthetic_voice, convert
+from gsv_edge.convert.convert import ConvertOptions, convert
+from gsv_edge.convert.passes.common import synthetic_voice
 from gsv_edge.convert.reference.eres2net import SV_EMBEDDING_DIM, SV_FILE, ERes2NetV2, load_sv
 from gsv_edge.runtime.enroll import enroll_voice
 from gsv_edge.runtime.errors import GsvEdgeError
@@ -135,11 +136,11 @@ def torch_fbank(wave: torch.Tensor) -> torch.Tensor:
 def test_fbank_matches_kaldi_reference(kind):
     rng = np.random.default_rng(11)
     wave = {
-        "voice": _synthetic_voice(16000, 3.0, 1),
+        "voice": synthetic_voice(16000, 3.0, 1),
         "noise": 0.1 * rng.standard_normal(16000),
         "quiet": 1e-4 * rng.standard_normal(8000),
-        "silence-then-voice": np.concatenate([np.zeros(4000), _synthetic_voice(16000, 1.0, 2)]),
-        "odd-length": _synthetic_voice(16000, 1.0, 3)[:12345],
+        "silence-then-voice": np.concatenate([np.zeros(4000), synthetic_voice(16000, 1.0, 2)]),
+        "odd-length": synthetic_voice(16000, 1.0, 3)[:12345],
     }[kind].astype(np.float32)
     got = fbank(wave)
     expected = torch_fbank(torch.from_numpy(wave)).numpy()
@@ -173,7 +174,7 @@ def test_pack_has_sv_graphs_and_checks(sv_pack, sv_file):
 def test_exported_sv_graph_matches_reference(sv_pack, sv_model, tmp_path):
     out, _ = sv_pack
     manifest = read_manifest(out)
-    features = fbank(_synthetic_voice(16000, 4.0, 9))[None]
+    features = fbank(synthetic_voice(16000, 4.0, 9))[None]
     with torch.no_grad():
         expected = sv_model(torch.from_numpy(features)).numpy()
     scale = np.abs(expected).max()
@@ -193,7 +194,7 @@ def test_exported_sv_graph_matches_reference(sv_pack, sv_model, tmp_path):
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     path = tmp_path_factory.mktemp("sv-clip") / "ref.wav"
-    sf.write(path, _synthetic_voice(44100, 4.0, 5), 44100)
+    sf.write(path, synthetic_voice(44100, 4.0, 5), 44100)
     return path
 
 

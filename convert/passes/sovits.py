@@ -1,0 +1,125 @@
+"""The sovits pass: SoVITS split at the prior into sovits_enc (tokens + phones + speaker → prior) and sovits_dec
+(flow + vocoder → audio).
+
+Writes ``sovits_enc.<fmt>.xml/.bin`` and ``sovits_dec.<fmt>.xml/.bin`` (the profile's SoVITS format; INT8
+quantizes the decoder with calibration priors) and, when the profile wants ONNX, ``sovits_dec.fp32.onnx`` and
+``sovits_enc.fp32.onnx`` or its 8-bit copy ``sovits_enc.int8.onnx``. Checks: whole-utterance audio of both fp32
+pairs against the torch reference (SNR, ``THRESHOLDS["sovits"]``), the shipped IR pair run with the profile's
+precision hint against fp32, and the 8-bit ONNX encoder against the fp32 one through the same decoder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from gsv_edge.convert.passes.common import CHECK_PHONES, F32, save_openvino
+from gsv_edge.convert.report import THRESHOLDS, snr_db
+from gsv_edge.runtime.pack import GraphFile
+
+if TYPE_CHECKING:
+    from gsv_edge.convert.convert import Context
+
+CHECK_TOKENS = 60
+
+
+def run(ctx: Context) -> None:
+    """Export both halves, verify fp32 audio against the reference, save the profile's format and measure it."""
+    import nncf
+    import onnxruntime as ort
+    import openvino as ov
+
+    from gsv_edge.convert.export import sovits as export
+    from gsv_edge.convert.quantize import quantize_sovits_decoder
+    from gsv_edge.runtime.backends.onnxruntime_backend import OnnxSoVITSDecoder, OnnxSoVITSEncoder
+    from gsv_edge.runtime.backends.openvino_backend import OpenVINOSoVITSDecoder, OpenVINOSoVITSEncoder
+    from gsv_edge.runtime.vocoder import decode_whole
+
+    fmt, report = ctx.sovits_format, ctx.report
+    reference = export.load_reference(ctx.sovits)
+    gin = reference.dec.cond.in_channels
+    n_symbols = int(ctx.sovits.state_dict["enc_p.text_embedding.weight"].shape[0])
+    rng = np.random.default_rng(4321)
+    codes, phones = rng.integers(0, 1024, CHECK_TOKENS), rng.integers(0, n_symbols, CHECK_PHONES)
+    ge = (0.3 * rng.standard_normal(gin)).astype(np.float32)
+    noise = rng.standard_normal((192, 2 * CHECK_TOKENS)).astype(np.float32)
+    t = {"codes": torch.from_numpy(codes), "phones": torch.from_numpy(phones), "ge": torch.from_numpy(ge)}
+    expected = reference.decode(t["codes"], t["phones"], t["ge"], noise_scale=0.5, noise=torch.from_numpy(noise))
+    expected = expected.numpy()
+
+    def audio_of(encoder, decoder):
+        return decode_whole(encoder, decoder, codes, phones, ge, noise_scale=0.5, noise=noise)
+
+    core = ov.Core()
+    enc_model = export.encoder_to_openvino(export.SoVITSEncoderGraph(reference))
+    dec_model = export.decoder_to_openvino(export.SoVITSDecoderGraph(reference))
+    fp32_audio = audio_of(
+        OpenVINOSoVITSEncoder(core.compile_model(enc_model, "CPU", F32)),
+        OpenVINOSoVITSDecoder(core.compile_model(dec_model, "CPU", F32)),
+    )
+    snr = snr_db(fp32_audio, expected)
+    report.verify(("sovits", "openvino", "fp32", "reference"), {"snr_db": snr}, THRESHOLDS["sovits"])
+
+    if fmt == "int8":
+        calibration = []
+        encoder = OpenVINOSoVITSEncoder(core.compile_model(enc_model, "CPU", F32))
+        for _ in range(8):
+            m, logs = encoder.run(rng.integers(0, 1024, (1, 30)), rng.integers(0, n_symbols, (1, 20)), ge[None])
+            z_p = m + rng.standard_normal(m.shape).astype(np.float32) * np.exp(logs) * 0.5
+            frames = np.array([z_p.shape[-1]])  # a whole window: every frame real
+            calibration.append({"z_p": z_p[None].astype(np.float32), "ge": ge[None], "frames": frames})
+        dec_model = quantize_sovits_decoder(dec_model, nncf.Dataset(calibration), len(calibration))
+    enc_files = save_openvino(enc_model, ctx.staging, f"sovits_enc.{fmt}", fp16=fmt != "fp32")
+    dec_files = save_openvino(dec_model, ctx.staging, f"sovits_dec.{fmt}", fp16=fmt == "fp16")
+    ctx.graphs.append(GraphFile("sovits_enc", "openvino", fmt, enc_files, export.ENC_INPUTS, export.ENC_OUTPUTS))
+    ctx.graphs.append(GraphFile("sovits_dec", "openvino", fmt, dec_files, export.DEC_INPUTS, export.DEC_OUTPUTS))
+    if fmt != "fp32" or ctx.precision_hint.get("INFERENCE_PRECISION_HINT", "") != "f32":
+        shipped = audio_of(
+            OpenVINOSoVITSEncoder(core.compile_model(ctx.staging / enc_files[0], "CPU", ctx.precision_hint)),
+            OpenVINOSoVITSDecoder(core.compile_model(ctx.staging / dec_files[0], "CPU", ctx.precision_hint)),
+        )
+        precision = f"{fmt} ({ctx.precision_hint.get('INFERENCE_PRECISION_HINT', 'device default')})"
+        report.verify(("sovits", "openvino", precision, "fp32"), {"snr_db": snr_db(shipped, fp32_audio)})
+
+    if not ctx.profile.convert.onnx:
+        return
+    enc_path = export.encoder_to_onnx(export.SoVITSEncoderGraph(reference), ctx.staging / "sovits_enc.fp32.onnx")
+    dec_path = export.decoder_to_onnx(export.SoVITSDecoderGraph(reference), ctx.staging / "sovits_dec.fp32.onnx")
+    providers = ["CPUExecutionProvider"]
+    onnx_decoder = OnnxSoVITSDecoder(ort.InferenceSession(str(dec_path), providers=providers))
+    onnx_audio = audio_of(OnnxSoVITSEncoder(ort.InferenceSession(str(enc_path), providers=providers)), onnx_decoder)
+    snr = snr_db(onnx_audio, expected)
+    report.verify(("sovits", "onnxruntime", "fp32", "reference"), {"snr_db": snr}, THRESHOLDS["sovits"])
+    if ctx.sovits_enc_onnx_format == "int8":
+        enc_path = _int8_onnx_encoder(ctx, reference, enc_path, lambda enc: audio_of(enc, onnx_decoder), onnx_audio)
+    precision = ctx.sovits_enc_onnx_format
+    ctx.graphs.append(
+        GraphFile("sovits_enc", "onnxruntime", precision, [enc_path.name], export.ENC_INPUTS, export.ENC_OUTPUTS)
+    )
+    ctx.graphs.append(
+        GraphFile("sovits_dec", "onnxruntime", "fp32", [dec_path.name], export.DEC_INPUTS, export.DEC_OUTPUTS)
+    )
+
+
+def _int8_onnx_encoder(ctx: Context, reference, fp32_path: Path, audio_with, fp32_audio) -> Path:
+    """The ONNX encoder with its FFN weights in 8 bits (see ``quantize_sovits_encoder_onnx``), checked against
+    the fp32 one through the same decoder; replaces the fp32 file in the pack."""
+    import onnxruntime as ort
+
+    from gsv_edge.convert.export import sovits as export
+    from gsv_edge.convert.quantize import quantize_sovits_encoder_onnx
+    from gsv_edge.runtime.backends.onnxruntime_backend import OnnxSoVITSEncoder
+
+    matmul_path = export.encoder_to_onnx(
+        export.SoVITSEncoderGraph(export.with_ffn_matmuls(reference)), ctx.staging / "sovits_enc.matmul.onnx"
+    )
+    int8_path = quantize_sovits_encoder_onnx(matmul_path, ctx.staging / "sovits_enc.int8.onnx", export.FFN_MATMUL)
+    session = ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"])
+    snr = snr_db(audio_with(OnnxSoVITSEncoder(session)), fp32_audio)
+    ctx.report.verify(("sovits_enc", "onnxruntime", "int8", "fp32"), {"snr_db": snr})
+    matmul_path.unlink()
+    fp32_path.unlink()  # verified against the reference above; the device gets the 8-bit file
+    return int8_path
