@@ -23,6 +23,7 @@ from gsv_edge.convert.passes.common import (
 )
 from gsv_edge.convert.report import THRESHOLDS, logit_metrics
 from gsv_edge.runtime.pack import GraphFile
+from gsv_edge.runtime.voice_features import BERT_DIM
 
 if TYPE_CHECKING:
     from gsv_edge.convert.checkpoint import GptCheckpoint
@@ -86,8 +87,8 @@ def run(ctx: Context) -> None:
 
 def _check_inputs(n_symbols: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1234)
-    bert = np.zeros((1024, CHECK_PHONES), np.float32)
-    bert[:, : CHECK_PHONES // 2] = rng.standard_normal((1024, CHECK_PHONES // 2))
+    bert = np.zeros((BERT_DIM, CHECK_PHONES), np.float32)
+    bert[:, : CHECK_PHONES // 2] = rng.standard_normal((BERT_DIM, CHECK_PHONES // 2))
     return {
         "phones": rng.integers(0, n_symbols, CHECK_PHONES),
         "bert": bert,
@@ -109,7 +110,7 @@ def _calibration_dataset(embeddings, symbols: str):
         for segment in phonemize(text, "zh", version=symbols):
             phones = np.asarray(segment.phone_ids)
             prompt = rng.integers(0, 1024, CHECK_PROMPT)
-            bert = np.zeros((1024, len(phones)), np.float32)
+            bert = np.zeros((BERT_DIM, len(phones)), np.float32)
             rows = np.concatenate([embeddings.phones(phones, bert), embeddings.tokens(prompt)])[None]
             items.append({"x": rows.astype(np.float32), "mask": prefill_mask(len(phones), len(prompt))})
     return nncf.Dataset(items)
