@@ -29,8 +29,8 @@ from gsv_edge.runtime.vocoder import LATENT_CHANNELS
 
 # When a pack holds several precisions of a graph, run the most compressed one (the profile chose them).
 PRECISION_PREFERENCE = ("int4", "int8", "fp16", "fp32")
-# The convert option that adds each optional graph, for the message when a pack lacks it.
-_ADDED_BY = {"hubert": "hubert", "bert": "bert", "sv": "sv"}
+# The optional graphs: each is added by the convert option of its own name.
+OPTIONAL_GRAPHS = ("hubert", "bert", "sv")
 
 Wrap = Callable[[str, object], object]
 """``wrap(graph name, session) -> session``: see ``Engine.instrument``."""
@@ -134,7 +134,7 @@ class Engine:
         backend = self.backend_for(name)
         graph = self.manifest.graph(name, backend.name, PRECISION_PREFERENCE)
         if graph is None:
-            option = _ADDED_BY.get(name)
+            option = name if name in OPTIONAL_GRAPHS else None
             fix = f"convert the model again with the {option} option" if option else "convert the model again"
             raise GsvEdgeError(f"the pack has no {name} graph for {backend.name}; {fix}", option=option)
         return graph

@@ -73,6 +73,10 @@ class StreamingSettings:
     """The only lengths (frames) the decoder runs on, ascending: OpenVINO keeps buffers for every input shape it
     has run, so a few fixed lengths keep memory flat. 88 frames keep 32 new tokens per call."""
 
+    def __post_init__(self) -> None:
+        # decode_span picks the smallest window that fits, so the lengths are kept ascending however given
+        object.__setattr__(self, "decoder_windows", tuple(sorted(self.decoder_windows)))
+
     @property
     def tokens_per_window(self) -> int:
         """New tokens one call of the largest decoder window keeps (at speed 1): 32 for an 88-frame window."""
@@ -163,7 +167,7 @@ def _checked(hint, value: Any, label: str, rule) -> Any:
         value = float(value) if ok else value
     elif hint == tuple[int, ...]:
         ok = isinstance(value, list | tuple) and all(type(v) is int for v in value)
-        value = tuple(sorted(value)) if ok else value
+        value = tuple(value) if ok else value  # sorted by StreamingSettings itself
     else:
         ok = type(value) is hint  # bool is not an int here, nor an int a bool
     if not ok or (rule is not None and not rule[0](value)):

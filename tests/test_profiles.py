@@ -108,6 +108,7 @@ def test_settings_round_trip_through_plain_data():
     )
     assert Settings.from_dict(settings.to_dict(), "test") == settings
     assert Settings.from_dict({"streaming": {"decoder_windows": [144, 48]}}, "t").streaming.decoder_windows == (48, 144)
+    assert StreamingSettings(decoder_windows=(144, 48, 96)).decoder_windows == (48, 96, 144)  # built directly too
     with pytest.raises(GsvEdgeError, match="unknown settings table"):
         Settings.from_dict({"convert": {}}, "manifest.json")
 
