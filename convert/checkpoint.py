@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import pickle
+import re
 import sys
 import types
 import zipfile
@@ -118,9 +119,12 @@ def read_checkpoint(path: str | Path) -> RawCheckpoint:
     except pickle.UnpicklingError as err:
         reason = str(err).split("\n")[0].strip()
         if "global" in str(err).lower() or "unsupported" in str(err).lower():
+            # Name only what the pickle asked for: torch's own text goes on to advise weights_only=False.
+            wanted = re.search(r"GLOBAL ([\w.]+)", str(err))
+            what = f" ({wanted.group(1)})" if wanted else ""
             raise CheckpointError(
-                f"{path}: refused, the pickle asks to run code that a weights file never needs ({reason}); "
-                "only use checkpoints from a source you trust, re-exported with the upstream trainer"
+                f"{path}: refused, the pickle asks to run code{what}, which a weights file never needs; "
+                "only use checkpoints from a source you trust"
             ) from None
         raise CheckpointError(f"{path}: unreadable pickle ({reason}); the file is corrupt") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, KeyError, ValueError) as err:

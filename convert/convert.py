@@ -6,16 +6,20 @@
 Each pass is one module of ``convert.passes`` (export a graph, verify fp32 against the torch reference, save the
 shipped precision, measure it against fp32); ``PASSES`` lists them in order. Everything is written into a hidden
 staging folder beside the target and renamed at the very end, so an interrupted or failed conversion leaves
-nothing half written. What the libraries underneath print while the passes run goes to ``convert.log`` in the
-pack (see ``gsv_edge.convert.log``).
+nothing half written: a failure, Ctrl-C or SIGTERM removes the staging folder, and the next conversion to the same
+place removes those of processes that were killed outright (``kill -9``, a power cut). What the libraries
+underneath print while the passes run goes to ``convert.log`` in the pack (see ``gsv_edge.convert.log``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -137,6 +141,8 @@ def convert(
             f"unknown --sovits-format {options.sovits_format!r}; choose one of {', '.join(SOVITS_FORMATS)}"
         )
     output = Path(options.output)
+    if output.exists() and not output.is_dir():
+        raise GsvEdgeError(f"-o {output} is a file; a pack is a folder: choose another -o", option="output")
     if output.exists() and not options.force:
         raise GsvEdgeError(f"{output} already exists; pass --force to replace it or choose another -o folder")
     with _step("checkpoints", say):  # done once every input is read and fits: a refusal is the only line
@@ -150,10 +156,12 @@ def convert(
             g2pw.source_of(options, sovits_ckpt)  # a bad folder fails before minutes of export
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.with_name(f".{output.name}.partial-{os.getpid()}")
+    remove_dead_staging(output)
+    staging = output.with_name(f"{STAGING_PREFIX.format(name=output.name)}{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     ctx = Context(options, profile, gpt, sovits_ckpt, staging, sv=sv_ckpt)
+    previous_handler = _sigterm_raises()
     try:
         with captured(staging / LOG_FILE, echo) as log:
 
@@ -179,7 +187,54 @@ def convert(
         os.replace(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     return output, ctx.report
+
+
+STAGING_PREFIX = ".{name}.partial-"
+"""A conversion's staging folder is ``.NAME.partial-PID`` beside the pack folder NAME."""
+
+
+def remove_dead_staging(output: Path) -> list[Path]:
+    """Remove the staging folders beside ``output`` whose process no longer runs (killed outright, so its own
+    cleanup never ran); a folder whose process is alive is another conversion at work and is left alone. A PID
+    reused by an unrelated process keeps its folder: on the safe side, never a live conversion's."""
+    removed = []
+    prefix = STAGING_PREFIX.format(name=output.name)
+    for folder in output.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = folder.name[len(prefix) :]
+        if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a conversion: raised like Ctrl-C, so the staging folder is removed on the way out."""
+
+
+def _sigterm_raises():
+    """Make SIGTERM raise ``Terminated`` while a conversion runs (main thread only: Python delivers signals
+    there); returns the previous handler to put back, or None when it could not be set."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminated(signum, _frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, terminated)
 
 
 @dataclass

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from gsv_edge.runtime.errors import GsvEdgeError
@@ -56,6 +55,8 @@ ProfileOption = Annotated[
 
 
 def _voices_dir(pack: Path, voices: Path | None) -> Path:
+    if voices is not None and voices.exists() and not voices.is_dir():
+        raise GsvEdgeError(f"--voices names a file ({voices}), not a folder; give the folder that holds the voices")
     return voices or pack / "voices"
 
 
@@ -80,7 +81,7 @@ def voice_add(
     if (folder / f"{name}.npz").exists() and not force:
         raise GsvEdgeError(f"voice {name!r} already exists in {folder}; pass --force to replace it")
     voice = enroll_voice(Engine.open(pack, backend=backend), name, ref, text, lang)
-    path = save_voice(voice, folder)
+    path = save_voice(voice, folder, replace=force)  # exclusive without --force, even against a concurrent add
     typer.echo(f"enrolled {name}: {len(voice.prompt_tokens)} prompt tokens, {len(voice.phone_ids)} phones -> {path}")
 
 
@@ -134,9 +135,9 @@ def say(
     verbose: Annotated[bool, typer.Option("--verbose", help="Say which backends and settings run, and why.")] = False,
 ) -> None:
     """Speak text in an enrolled voice: to the sound card, a WAV file (-o) or raw PCM on stdout."""
-    from gsv_edge.runtime.audio_out import play, write_raw, write_wav
+    from gsv_edge.runtime.audio_out import WavWriter, play, write_raw
     from gsv_edge.runtime.profile import load_profile
-    from gsv_edge.runtime.synthesizer import SpeechOptions, Synthesizer
+    from gsv_edge.runtime.synthesizer import NoSpeakableText, SpeechOptions, Synthesizer
 
     if not voice:
         raise GsvEdgeError("no voice given; pass --voice NAME (see 'gsv-edge voice list --pack PACK')")
@@ -146,22 +147,63 @@ def say(
     if verbose:
         _describe(synth, profile)
     speaker = synth.voice(voice)
-    lines = [text] if text is not None else [line for line in sys.stdin.read().splitlines() if line.strip()]
+    rate = synth.manifest.sample_rate
+
+    def speeches(whole_segments: bool):
+        """Each line's audio as it is made: streamed chunks, or (for files) each segment decoded whole."""
+        spoken = 0
+        for line in _text_lines(text):
+            try:
+                speech = synth.open_stream(line, speaker, lang, options)
+            except NoSpeakableText:
+                if text is None:
+                    continue  # a line of only punctuation in a pipe is passed over; a whole input of them is not
+                raise
+            spoken += 1
+            with speech:
+                yield from (speech.pieces() if whole_segments else speech)
+        if not spoken:
+            raise NoSpeakableText()
+
     if output_raw:
-        for line in lines:
-            for chunk in synth.stream(line, speaker, lang, options):
-                write_raw(chunk.samples)  # each chunk as soon as it is made
+        for chunk in speeches(whole_segments=False):
+            write_raw(chunk.samples)  # each chunk as soon as it is made
         return
     if output is None:
-        chunks = (chunk.samples for line in lines for chunk in synth.stream(line, speaker, lang, options))
-        underruns = play(chunks, synth.manifest.sample_rate)
+        underruns = play((chunk.samples for chunk in speeches(whole_segments=False)), rate)
         if verbose:
             typer.echo(f"played; underruns: {underruns}", err=True)
         return
-    utterances = [synth.synthesize(line, speaker, lang, options) for line in lines]
-    audio = np.concatenate([u.samples for u in utterances] or [np.zeros(0, np.float32)])
-    write_wav(output, audio, synth.manifest.sample_rate)
-    typer.echo(f"wrote {output} ({len(audio) / synth.manifest.sample_rate:.2f} s)", err=True)
+    seconds = 0.0
+    with WavWriter(output, rate) as wav:  # written as it is made; a regular file appears whole at the end
+        for piece in speeches(whole_segments=True):
+            wav.write(piece.samples)
+            seconds += piece.seconds
+    typer.echo(f"wrote {output} ({seconds:.2f} s)", err=True)
+
+
+def _text_lines(text: str | None):
+    """The argument, or stdin line by line as each line arrives (so `llm | gsv-edge say` speaks while the text
+    is still coming); blank lines are passed over. Input that is not text is refused by name."""
+    if text is not None:
+        yield _checked_text(text, "the text")
+        return
+    for number, raw in enumerate(sys.stdin.buffer, 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise GsvEdgeError(
+                f"stdin line {number} is not UTF-8 text (byte {raw[err.start]:#04x} at {err.start}); pipe text"
+            ) from None
+        if line.strip():
+            yield _checked_text(line.rstrip("\r\n"), f"stdin line {number}")
+
+
+def _checked_text(text: str, where: str) -> str:
+    control = next((ch for ch in text if ord(ch) < 32 and ch not in "\t\r\n" or ord(ch) == 127), None)
+    if control is not None:
+        raise GsvEdgeError(f"{where} holds the control character {ord(control):#04x}: binary data? give plain text")
+    return text
 
 
 def _describe(synth, profile: str | None) -> None:
@@ -433,7 +475,7 @@ def convert(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from gsv_edge.convert.convert import ConvertOptions
+    from gsv_edge.convert.convert import ConvertOptions, Terminated
     from gsv_edge.convert.convert import convert as run_convert
 
     if g2pw is None and g2pw_dict:
@@ -446,7 +488,8 @@ def convert(
     console = Console(file=sys.stderr)
     started = time.perf_counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    # No live bar where stderr is not a terminal: rich would end it with a blank line before any error.
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("starting", total=None)
 
         def show(step: str, seconds: float | None) -> None:
@@ -456,7 +499,11 @@ def convert(
                 bar.console.print(f"[green]✓[/green] {step:<12s} {seconds:6.1f} s", highlight=False)
 
         # OpenVINO's converter reads --verbose from sys.argv too, and then also prints its conversion arguments.
-        written, report = run_convert(options, progress=show, echo=sys.stderr if verbose else None)
+        try:
+            written, report = run_convert(options, progress=show, echo=sys.stderr if verbose else None)
+        except Terminated:  # its staging folder is gone; the usual exit status of a process ended by SIGTERM
+            typer.echo("terminated: nothing was written", err=True)
+            raise typer.Exit(143) from None
     Console().print(_accuracy_table(report))
     size = sum(p.stat().st_size for p in written.rglob("*") if p.is_file()) / 1e6
     typer.echo(f"wrote {written} ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
@@ -528,7 +575,7 @@ def main() -> None:
             message += f" ({flag})"
         typer.echo(f"error: {message}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # typer returns 130 for Ctrl-C inside a command; this is Ctrl-C outside one
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except OSError as err:  # disk full, read-only, not a folder, no permission: the system's words, and the path

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
+import stat
+import struct
 import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from gsv_edge.runtime.cache import replace_atomically
 from gsv_edge.runtime.errors import GsvEdgeError
 
 
@@ -19,13 +22,121 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
 
 
 def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> Path:
-    """Write a 16-bit WAV atomically (temp file in the same folder, then rename)."""
-    import soundfile as sf
+    """Write a whole 16-bit WAV (see ``WavWriter``)."""
+    with WavWriter(path, rate) as out:
+        out.write(audio)
+    return out.path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    samples = to_int16(audio)
-    return replace_atomically(path, lambda tmp: sf.write(str(tmp), samples, rate, subtype="PCM_16", format="WAV"))
+
+def wav_stream_header(rate: int) -> bytes:
+    """The 44-byte header of a mono 16-bit PCM WAV whose length is not known yet: both sizes are 0xFFFFFFFF, the
+    form streaming readers (aplay, ffmpeg, sox, browsers) take as "until the end of the data". Written by hand
+    because libsndfile finishes a WAV by seeking back to its header, which a pipe or a device cannot do."""
+    unknown = 0xFFFFFFFF
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)  # PCM, mono, rate, bytes/s, block align, bits
+    riff = b"RIFF" + struct.pack("<I", unknown) + b"WAVE"
+    return riff + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", unknown)
+
+
+class WavWriter:
+    """A 16-bit mono WAV written as the audio is made, so a long text is never held whole.
+
+    A regular file (or a new name) is written to a temporary file beside it and renamed over it on a clean
+    ``close``: a failure or an interruption leaves the old file, or nothing. A symlink is followed and its target
+    written the same way, so the link stays. A FIFO, a character device or ``-`` (stdout) is written through with
+    an open-ended header, since it cannot be renamed over or rewound.
+    """
+
+    def __init__(self, path: str | Path, rate: int):
+        self.rate = rate
+        self.path = Path(path)
+        self._file = self._sound = self._partial = None
+        if str(path) == "-":
+            self._file = sys.stdout.buffer
+        else:
+            target = self.path.resolve() if self.path.is_symlink() else self.path
+            kind = target.stat().st_mode if target.exists() else None
+            if kind is not None and stat.S_ISDIR(kind):
+                raise GsvEdgeError(f"-o {path} is a folder; give a file name such as {Path(path) / 'speech.wav'}")
+            if kind is not None and (stat.S_ISFIFO(kind) or stat.S_ISCHR(kind)):
+                try:
+                    self._file = open(target, "wb", buffering=0)  # noqa: SIM115 - closed in close()
+                except OSError as err:
+                    raise GsvEdgeError(f"cannot write {path} ({err.strerror or err})") from None
+            else:
+                import soundfile as sf
+
+                self.target = target
+                self._partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                try:
+                    # Made here first, so a read-only place fails with the system's words (libsndfile says
+                    # "System error."); libsndfile then writes it by path (given a Python file object, its write
+                    # errors would be tracebacks printed from a C callback).
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self._partial.open("xb").close()
+                    self._sound = sf.SoundFile(str(self._partial), "w", rate, 1, "PCM_16", format="WAV")
+                except (OSError, RuntimeError) as err:
+                    with contextlib.suppress(OSError):
+                        self._partial.unlink(missing_ok=True)
+                    raise GsvEdgeError(f"cannot write {path} ({getattr(err, 'strerror', None) or err})") from None
+        if self._file is not None:
+            self._write_through(wav_stream_header(rate))
+
+    def write(self, audio: np.ndarray) -> None:
+        samples = to_int16(audio)
+        if self._sound is not None:
+            try:
+                self._sound.write(samples)
+            except (RuntimeError, AssertionError) as err:  # libsndfile's error, or soundfile's short-write assert
+                raise GsvEdgeError(f"cannot write {self.path} ({_disk_problem(self._partial) or err})") from None
+        else:
+            self._write_through(samples.astype("<i2").tobytes())
+
+    def _write_through(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as err:  # a full device, a reader that went away: the system's words, and which output
+            raise GsvEdgeError(f"cannot write {self.path} ({err.strerror or err})") from None
+
+    def close(self, keep: bool = True) -> None:
+        """Finish the file; ``keep=False`` (an error or an interruption) removes the temporary file instead."""
+        if self._sound is not None:
+            try:
+                self._sound.close()  # writes the header's final sizes
+                if keep:
+                    os.replace(self._partial, self.target)
+            except (OSError, RuntimeError) as err:
+                if keep:
+                    problem = _disk_problem(self._partial) or getattr(err, "strerror", None) or err
+                    raise GsvEdgeError(f"cannot write {self.path} ({problem})") from None
+            finally:
+                with contextlib.suppress(OSError):
+                    self._partial.unlink(missing_ok=True)
+            self._sound = None
+        elif self._file is not None:
+            if self._file is sys.stdout.buffer:
+                self._file.flush()
+            else:
+                self._file.close()
+            self._file = None
+
+    def __enter__(self) -> WavWriter:
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        self.close(keep=kind is None)
+
+
+def _disk_problem(path: Path) -> str | None:
+    """Why writing to ``path``'s folder fails, in the system's words, where libsndfile does not say."""
+    try:
+        with open(path, "ab") as handle:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as err:
+        return err.strerror
+    return None
 
 
 def write_raw(audio: np.ndarray, stream=None) -> None:

@@ -40,6 +40,13 @@ from gsv_edge.runtime.voices import Voice, load_voice, voice_problem
 SEGMENT_PAUSE_SECONDS = 0.3
 
 
+class NoSpeakableText(GsvEdgeError):
+    """The text has nothing to say: it is empty, or only punctuation and spaces."""
+
+    def __init__(self) -> None:
+        super().__init__("no speakable text in the input (it is empty or only punctuation)")
+
+
 @dataclass(frozen=True)
 class Audio:
     """Mono audio with its rate."""
@@ -226,31 +233,37 @@ class SpeechStream:
     # --- whole ---------------------------------------------------------------------------------------------
 
     def whole(self) -> Audio:
-        """The whole utterance, each segment decoded at once (as upstream does: a segment whose peak is above 1 is
-        scaled down to 1); segments joined by 0.3 s of silence."""
+        """The whole utterance at once: ``pieces()`` joined."""
+        pieces = [piece.samples for piece in self.pieces()]
+        return Audio(np.concatenate(pieces) if pieces else np.zeros(0, np.float32), SAMPLE_RATE)
+
+    def pieces(self) -> Iterator[AudioChunk]:
+        """Each segment decoded whole once its tokens are made (as upstream does: a segment whose peak is above 1
+        is scaled down to 1), then its 0.3 s pause. Only one segment's audio is held at a time, so a long text
+        can be written to a file as it is made."""
         options, windows = self.options, self.engine.settings.streaming.decoder_windows
         encoder, decoder = self.engine.session("sovits_enc"), self.engine.session("sovits_dec")
         pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
-        pieces, noise_seeds = [], {}
         with self.engine.t2s_session() as t2s:
+            noise_seed = 0
             for kind, value in self._token_events(t2s):
                 if kind == "segment":
-                    noise_seeds[value[0]] = value[1]
-        for index, tokens in enumerate(self.tokens):
-            if self.cancelled:
-                break
-            if not tokens:
-                # Nothing new was generated: skip the segment. (Vocoding the prompt here would replay the
-                # reference clip, a known failure of other runtimes.)
-                continue
-            audio = decode_whole(
-                encoder, decoder, tokens, self.segments[index].phone_ids, self.voice.ge,
-                noise_scale=options.noise_scale, speed=options.speed,
-                rng=np.random.default_rng(noise_seeds[index]), windows=windows,
-            )  # fmt: skip
-            peak = float(np.abs(audio).max()) if len(audio) else 0.0
-            pieces += [audio / peak if peak > 1 else audio, pause]
-        return Audio(np.concatenate(pieces) if pieces else np.zeros(0, np.float32), SAMPLE_RATE)
+                    index, noise_seed = value
+                if kind != "end" or self.cancelled:
+                    continue
+                tokens, segment = self.tokens[index], self.segments[index]
+                if not tokens:
+                    # Nothing new was generated: skip the segment. (Vocoding the prompt here would replay the
+                    # reference clip, a known failure of other runtimes.)
+                    continue
+                audio = decode_whole(
+                    encoder, decoder, tokens, segment.phone_ids, self.voice.ge,
+                    noise_scale=options.noise_scale, speed=options.speed,
+                    rng=np.random.default_rng(noise_seed), windows=windows,
+                )  # fmt: skip
+                peak = float(np.abs(audio).max()) if len(audio) else 0.0
+                yield AudioChunk(audio / peak if peak > 1 else audio, SAMPLE_RATE, index, segment.text)
+                yield AudioChunk(pause, SAMPLE_RATE, index, segment.text, pause=True)
 
 
 def _in_worker_thread(events: Iterator) -> Iterator:
@@ -335,7 +348,7 @@ class Synthesizer:
         nothing to say (empty, only punctuation or spaces) is an error, not silence."""
         segments = self.phonemize(text, language)
         if not segments:
-            raise GsvEdgeError("no speakable text in the input (it is empty or only punctuation)")
+            raise NoSpeakableText()
         return SpeechStream(self, segments, voice, options or SpeechOptions())
 
     def stream(

@@ -1,14 +1,18 @@
 """Voices: what a reference clip and its transcript boil down to, stored as small local files.
 
 A voice is the prompt's semantic tokens, the transcript's phones and BERT features, and the speaker vector ge:
-everything the model needs from the clip, and not the audio itself. Each voice is two files in a voice folder
-(by default ``<pack>/voices``): ``NAME.npz`` (arrays, no pickle) and ``NAME.json`` (metadata), bound to the
-fingerprint of the pack's source checkpoints.
+everything the model needs from the clip, and not the audio itself. Each voice is one file in a voice folder
+(by default ``<pack>/voices``): ``NAME.npz``, its arrays and (as UTF-8 JSON bytes in ``metadata``) its metadata,
+no pickle, bound to the fingerprint of the pack's source checkpoints. One file, so a voice appears or changes in a
+single rename: a reader never sees half of one, and two enrollments of one name cannot both win.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -17,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from gsv_edge.runtime.cache import replace_atomically
 from gsv_edge.runtime.errors import GsvEdgeError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -63,64 +66,102 @@ def check_name(name: str) -> str:
     return name
 
 
-def save_voice(voice: Voice, folder: Path) -> Path:
-    """Write NAME.npz and NAME.json atomically (temp files, then rename)."""
+def save_voice(voice: Voice, folder: Path, replace: bool = False) -> Path:
+    """Write NAME.npz in one rename. Without ``replace`` the name is taken exclusively: when a voice of that name
+    exists (or another process makes one first) nothing is written and the error says so."""
     folder.mkdir(parents=True, exist_ok=True)
     check_name(voice.name)
     voice.created = voice.created or datetime.now(UTC).isoformat(timespec="seconds")
+    path = folder / f"{voice.name}.npz"
+    metadata = json.dumps(voice.metadata(), ensure_ascii=False).encode("utf-8")
 
-    def write_arrays(partial: Path) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
         with open(partial, "wb") as handle:
             np.savez(
                 handle,
+                metadata=np.frombuffer(metadata, np.uint8),
                 prompt_tokens=voice.prompt_tokens.astype(np.int64),
                 phone_ids=voice.phone_ids.astype(np.int64),
                 bert=voice.bert.astype(np.float32),
                 ge=voice.ge.astype(np.float32),
             )
+        if replace:
+            os.replace(partial, path)
+        else:
+            _link_exclusively(partial, path, voice.name, folder)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+    return path
 
-    metadata = json.dumps(voice.metadata(), ensure_ascii=False, indent=2) + "\n"
-    replace_atomically(folder / f"{voice.name}.npz", write_arrays)
-    replace_atomically(folder / f"{voice.name}.json", lambda partial: partial.write_text(metadata, encoding="utf-8"))
-    return folder / f"{voice.name}.npz"
+
+def _link_exclusively(partial: Path, path: Path, name: str, folder: Path) -> None:
+    """Give the finished file its name only if the name is free: link(2) fails when it exists, atomically, where
+    an exists-check and a rename would let two processes both succeed."""
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        raise GsvEdgeError(f"voice {name!r} already exists in {folder}; pass --force to replace it") from None
+    except OSError as err:
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        # A file system without hard links (FAT on a memory card): check, then rename. Not exclusive, but such
+        # folders are not shared between processes.
+        if path.exists():
+            raise GsvEdgeError(f"voice {name!r} already exists in {folder}; pass --force to replace it") from None
+        os.replace(partial, path)
 
 
 def list_voices(folder: Path) -> list[dict]:
+    """Metadata of each voice in ``folder`` that can be read (damaged files are left to ``load_voice`` to name)."""
     if not folder.is_dir():
         return []
-    return [
-        json.loads(p.read_text(encoding="utf-8"))
-        for p in sorted(folder.glob("*.json"))
-        if (p.with_suffix(".npz")).is_file()
-    ]
+    entries = []
+    for path in sorted(folder.glob("*.npz")):
+        if not NAME.fullmatch(path.stem):
+            continue
+        try:
+            entries.append(_read_metadata(path))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, GsvEdgeError):
+            continue
+    return entries
+
+
+def _read_metadata(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as stored:
+        if "metadata" not in stored.files:
+            raise GsvEdgeError("it has no metadata (saved by an older gsv-edge)")
+        raw = stored["metadata"]
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise GsvEdgeError("its metadata is not UTF-8 bytes")
+    meta = json.loads(raw.tobytes().decode("utf-8"))
+    if not isinstance(meta, dict) or not all(isinstance(meta.get(k), str) for k in _TEXT_FIELDS):
+        raise GsvEdgeError(f"its metadata lacks {', '.join(_TEXT_FIELDS)}")
+    return meta
 
 
 def load_voice(folder: Path, name: str, fingerprint: str | None = None) -> Voice:
     """Load a voice; refuse one enrolled for another model."""
     check_name(name)
-    meta_path, arrays_path = folder / f"{name}.json", folder / f"{name}.npz"
-    if not meta_path.is_file() or not arrays_path.is_file():
+    path = folder / f"{name}.npz"
+    if not path.is_file():
         known = ", ".join(v["name"] for v in list_voices(folder)) or "none yet"
         raise GsvEdgeError(f"no voice {name!r} in {folder} (voices: {known}); add one with 'gsv-edge voice add'")
     damaged = f"voice {name!r} in {folder} is damaged"
     fix = "enroll it again with 'gsv-edge voice add --force'"
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise GsvEdgeError(f"{damaged} ({name}.json: {err}); {fix}") from None
-    if not isinstance(meta, dict) or not all(isinstance(meta.get(k), str) for k in _TEXT_FIELDS):
-        raise GsvEdgeError(f"{damaged} ({name}.json lacks {', '.join(_TEXT_FIELDS)}); {fix}")
+        meta = _read_metadata(path)
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in _ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, GsvEdgeError) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise GsvEdgeError(f"{damaged} ({reason[:120]}); {fix}") from None
     if fingerprint is not None and meta["pack_fingerprint"] != fingerprint:
         raise GsvEdgeError(
             f"voice {name!r} was enrolled for another model (fingerprint {meta['pack_fingerprint']}, this pack "
             f"{fingerprint}); enroll it again for this pack with 'gsv-edge voice add'"
         )
-    try:
-        with np.load(arrays_path, allow_pickle=False) as stored:
-            arrays = {key: stored[key] for key in _ARRAYS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise GsvEdgeError(f"{damaged} ({name}.npz: {reason[:120]}); {fix}") from None
     seconds = meta.get("seconds", 0.0)
     voice = Voice(
         name=name, language=meta["language"], text=meta["text"], pack_fingerprint=meta["pack_fingerprint"],
@@ -159,17 +200,19 @@ def voice_problem(voice: Voice, symbols: int | None = None, gin: int | None = No
 
 def remove_voice(folder: Path, name: str) -> None:
     check_name(name)
-    paths = [folder / f"{name}.npz", folder / f"{name}.json"]
-    if not any(p.exists() for p in paths):
-        raise GsvEdgeError(f"no voice {name!r} in {folder}")
-    for path in paths:
-        path.unlink(missing_ok=True)
+    try:
+        (folder / f"{name}.npz").unlink()
+    except FileNotFoundError:
+        raise GsvEdgeError(f"no voice {name!r} in {folder}") from None
 
 
 def read_reference_clip(path: Path) -> tuple[np.ndarray, int]:
     """Read a clip with soundfile (mono mix), checking it is 3-10 s long."""
     import soundfile as sf
 
+    path = Path(path)
+    if not path.is_file():  # libsndfile says only "System error." for these
+        raise GsvEdgeError(f"reference clip {path} {'is a folder' if path.is_dir() else 'not found'}; give a clip file")
     try:
         audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as err:

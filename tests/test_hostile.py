@@ -49,27 +49,46 @@ def test_a_voice_name_with_a_trailing_newline_is_refused():
     assert check_name("alice") == "alice"
 
 
+def _rewrite(npz, **changes):
+    """The voice file again, with some of its arrays replaced (None: dropped)."""
+    with np.load(npz) as arrays:
+        kept = {k: arrays[k] for k in arrays.files}
+    kept = {k: v for k, v in {**kept, **changes}.items() if v is not None}
+    np.savez(npz.with_suffix(""), **kept)
+
+
+def _metadata(npz) -> dict:
+    with np.load(npz) as arrays:
+        return json.loads(arrays["metadata"].tobytes())
+
+
+def _as_bytes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode(), np.uint8)
+
+
 @pytest.mark.parametrize(
     "damage",
-    ["truncated", "empty", "pickled", "not json", "missing keys", "wrong type"],
+    ["truncated", "empty", "pickled", "not json", "missing keys", "wrong type", "no metadata", "metadata as text"],
 )
 def test_a_damaged_voice_file_is_one_line(voiced, tmp_path, damage):
     voices = _voice_copy(voiced, tmp_path)
-    npz, meta = voices / "v.npz", voices / "v.json"
+    npz = voices / "v.npz"
     if damage == "truncated":
         npz.write_bytes(npz.read_bytes()[:200])
     elif damage == "empty":
         npz.write_bytes(b"")
     elif damage == "pickled":
-        with np.load(npz) as arrays:
-            kept = {k: arrays[k] for k in arrays.files}
-        np.savez(npz.with_suffix(""), **{**kept, "ge": np.array([{"a": 1}], dtype=object)})
+        _rewrite(npz, ge=np.array([{"a": 1}], dtype=object))
     elif damage == "not json":
-        meta.write_text("{not json")
+        _rewrite(npz, metadata=_as_bytes("{not json"))
     elif damage == "missing keys":
-        meta.write_text(json.dumps({"name": "v"}))
+        _rewrite(npz, metadata=_as_bytes(json.dumps({"name": "v"})))
+    elif damage == "wrong type":
+        _rewrite(npz, metadata=_as_bytes(json.dumps({**_metadata(npz), "text": 5})))
+    elif damage == "no metadata":
+        _rewrite(npz, metadata=None)
     else:
-        meta.write_text(json.dumps({**json.loads(meta.read_text()), "text": 5}))
+        _rewrite(npz, metadata=np.array(json.dumps(_metadata(npz))))
     assert_one_line_error(_say(voiced, voices=voices), "voice 'v'", "damaged")
     assert not (voiced.parent / "out.wav").exists()
 

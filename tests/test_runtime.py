@@ -49,9 +49,10 @@ def test_voice_round_trip(synth):
     frames = (4 * 16000 + 9600 - 400) // 320 + 1  # HuBERT's 50 Hz frames for the padded clip
     assert len(voice.prompt_tokens) == (frames - 2) // 2 + 1  # ssl_proj: kernel 2, stride 2
     assert np.abs(voice.bert).sum() > 0  # the pack has BERT: real features for Chinese
-    saved = json.loads((synth.voices_dir / "alice.json").read_text())
+    with np.load(synth.voices_dir / "alice.npz") as stored:
+        saved = json.loads(stored["metadata"].tobytes())
     assert saved["pack_fingerprint"] == synth.manifest.fingerprint
-    assert not list(synth.voices_dir.glob("*.wav")), "the reference audio must not be stored"
+    assert [p.name for p in synth.voices_dir.iterdir()] == ["alice.npz"], "one file; the audio is not stored"
 
 
 def test_synthesis_is_seeded_and_sized(synth):
@@ -129,9 +130,11 @@ def test_voice_refusals(synth, pack, clip, tmp_path):
         save_voice(dataclasses.replace(synth.voice("alice"), name="../x"), tmp_path)
     other = tmp_path / "voices"
     shutil.copytree(synth.voices_dir, other)
-    meta = json.loads((other / "alice.json").read_text())
+    with np.load(other / "alice.npz") as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    meta = json.loads(arrays["metadata"].tobytes())
     meta["pack_fingerprint"] = "0123456789abcdef"
-    (other / "alice.json").write_text(json.dumps(meta))
+    np.savez(other / "alice", **{**arrays, "metadata": np.frombuffer(json.dumps(meta).encode(), np.uint8)})
     with pytest.raises(GsvEdgeError, match="enrolled for another model"):
         Synthesizer.load(pack, voices_dir=other).voice("alice")
 
