@@ -104,7 +104,7 @@ def test_inspect_refuses_code_execution(tmp_path):
     )
     result = gsv("inspect", evil)
     assert_one_line_error(result, "refused", "os.system")
-    assert "weights_only" not in result.stderr and len(result.stderr) < 200  # not torch's advice to load it anyway
+    assert "weights_only" not in result.stderr and len(result.stderr) - len(str(evil)) < 160  # not torch's advice
     assert not marker.exists()
 
 
