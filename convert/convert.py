@@ -33,6 +33,7 @@ from gsv_edge.convert.passes import bert, g2pw, sovits, sv, t2s, voice
 from gsv_edge.convert.reference.eres2net import SvCheckpoint
 from gsv_edge.convert.report import Report
 from gsv_edge.convert.versions import check_pair
+from gsv_edge.runtime.cache import write_problem
 from gsv_edge.runtime.errors import GsvEdgeError
 from gsv_edge.runtime.pack import GraphFile, Manifest, file_sha256
 from gsv_edge.runtime.profile import SOVITS_FORMATS, T2S_FORMATS, Profile, load_profile
@@ -185,6 +186,13 @@ def convert(
         if output.exists():
             shutil.rmtree(output)
         os.replace(staging, output)
+    except (OSError, RuntimeError) as err:
+        # A full disk reaches us as OSError from our own writes, but as a bare RuntimeError ("iostream error")
+        # from OpenVINO's and torch's: say what the disk says, or let a genuine failure through.
+        problem = write_problem(output.parent)
+        if problem is None:
+            raise
+        raise GsvEdgeError(f"cannot write the pack beside {output} ({problem}); nothing was written") from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if previous_handler is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gsv_edge.runtime.cache import write_problem
 from gsv_edge.runtime.errors import GsvEdgeError
 
 
@@ -88,7 +89,7 @@ class WavWriter:
             try:
                 self._sound.write(samples)
             except (RuntimeError, AssertionError) as err:  # libsndfile's error, or soundfile's short-write assert
-                raise GsvEdgeError(f"cannot write {self.path} ({_disk_problem(self._partial) or err})") from None
+                raise GsvEdgeError(f"cannot write {self.path} ({write_problem(self.target.parent) or err})") from None
         else:
             self._write_through(samples.astype("<i2").tobytes())
 
@@ -107,7 +108,7 @@ class WavWriter:
                     os.replace(self._partial, self.target)
             except (OSError, RuntimeError) as err:
                 if keep:
-                    problem = _disk_problem(self._partial) or getattr(err, "strerror", None) or err
+                    problem = write_problem(self.target.parent) or getattr(err, "strerror", None) or err
                     raise GsvEdgeError(f"cannot write {self.path} ({problem})") from None
             finally:
                 with contextlib.suppress(OSError):
@@ -125,18 +126,6 @@ class WavWriter:
 
     def __exit__(self, kind, *exc) -> None:
         self.close(keep=kind is None)
-
-
-def _disk_problem(path: Path) -> str | None:
-    """Why writing to ``path``'s folder fails, in the system's words, where libsndfile does not say."""
-    try:
-        with open(path, "ab") as handle:
-            handle.write(b"\0" * 4096)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as err:
-        return err.strerror
-    return None
 
 
 def write_raw(audio: np.ndarray, stream=None) -> None:

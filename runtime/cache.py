@@ -39,6 +39,23 @@ def replace_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def write_problem(folder: Path) -> str | None:
+    """Why files cannot be written into ``folder`` now (a full disk, a read-only file system, a file size limit),
+    in the system's words, or None. For errors that do not say: libsndfile's, or OpenVINO's "iostream error"."""
+    probe = folder / f".gsv-edge-probe.{os.getpid()}"
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as err:
+        return err.strerror or str(err)
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+    return None
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> bool:
     """``replace_atomically`` for what can be rebuilt: False (nothing written) where the folder cannot be written."""
     try:

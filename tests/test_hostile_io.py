@@ -70,6 +70,20 @@ def read_only(folder):
         subprocess.run(["umount", str(folder)], check=True)
 
 
+@contextlib.contextmanager
+def small_disk(folder, size: str = "3m"):
+    """``folder`` on a file system of ``size`` (a tmpfs; root only). Yields the size limit to give a child
+    instead (RLIMIT_FSIZE) where mounting is not possible."""
+    if os.geteuid() != 0:
+        yield 3_000_000
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
+    try:
+        yield None
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
 def leftovers(folder) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
@@ -243,6 +257,19 @@ def test_convert_force_onto_a_file_is_refused_before_any_work(tmp_path):
     assert result.stderr.startswith("error: "), result.stderr  # no blank line before it
     assert_one_line_error(result, "is a file")
     assert afile.read_text() == "mine"
+
+
+def test_a_full_disk_during_convert_is_one_line_and_leaves_nothing(tmp_path):
+    tiny = require_conformance("v2-tiny")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with small_disk(disk) as limit:
+        args = ["convert", "--gpt", tiny / "gpt.ckpt", "--sovits", tiny / "sovits.pth", "-o", disk / "pack"]
+        result = as_text(run(*args, file_size_limit=limit))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        last = result.stderr.strip().splitlines()[-1]  # after the ✓ lines of the passes that finished
+        assert last.startswith("error: ") and ("No space left" in last or "File too large" in last), last
+        assert sorted(p.name for p in disk.iterdir()) == []
 
 
 def test_convert_errors_start_with_the_error_line(tmp_path):
