@@ -8,13 +8,18 @@ whatever the model would choose (a random demo model rarely stops by itself). Gr
 ``Engine.instrument``.
 
 Numbers: prefill_ms (first segment), ms_per_token (decode), vocoder_rtf (SoVITS time / audio time),
-first_audio_ms (text in → first audio chunk ready), rtf (all time / audio time), peak_rss_mb.
+first_audio_ms (text in → first audio chunk ready), rtf (all time / audio time), peak_rss_mb, load_s (opening
+the pack, in a process that has imported gsv-edge), and for the profile setup process_first_audio_ms: from
+starting a fresh process to its first audio bytes on stdout, as ``gsv-edge say --output-raw`` makes them (the
+median of three, after one run that fills the caches a first start fills).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import select
 import statistics
 import subprocess
 import sys
@@ -120,6 +125,41 @@ def measure(pack: Path, backend: str, text: str = DEFAULT_TEXT, repeats: int = 3
     return result
 
 
+def first_audio_in_a_fresh_process(pack: Path, text: str, profile: str | None) -> None:
+    """The child of ``process_first_audio_ms``: what ``say --output-raw`` does up to its first chunk (imports,
+    load, a stand-in voice, the stream), writing that chunk's PCM to stdout."""
+    from gsv_edge.runtime.audio_out import write_raw
+    from gsv_edge.runtime.profile import load_profile
+    from gsv_edge.runtime.synthesizer import SpeechOptions, Synthesizer
+
+    settings = load_profile(profile).settings if profile else None
+    synth = Synthesizer.load(pack, settings=settings)
+    language = "en" if text.isascii() else "zh"
+    options = SpeechOptions(seed=0, fixed_length=fixed_length)
+    write_raw(next(iter(synth.stream(text, _bench_voice(synth, language), language, options))).samples)
+
+
+def process_first_audio_ms(pack: Path, text: str, profile: str | None, runs: int = 3) -> float:
+    """Milliseconds from starting a fresh process to the first audio bytes it writes (see the module's note)."""
+    times = []
+    for run in range(runs + 1):
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "gsv_edge.edge.bench", "first-audio", str(pack), text,
+                                  profile or ""], stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            ready, _, _ = select.select([child.stdout], [], [], 300)
+            got = os.read(child.stdout.fileno(), 2) if ready else b""
+            elapsed = time.perf_counter() - started
+            child.wait(timeout=300)
+        finally:
+            child.kill()
+        if not got:
+            raise RuntimeError((child.stderr.read().decode().strip().splitlines() or ["no audio"])[-1])
+        if run:  # the first run fills the compiled-graph and text caches, as a first `say` does
+            times.append(1000 * elapsed)
+    return round(statistics.median(times), 1)
+
+
 def bench(
     pack: Path, backends: list[str], text: str = DEFAULT_TEXT, repeats: int = 3, profile: str | None = None
 ) -> list[dict]:
@@ -131,14 +171,22 @@ def bench(
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             results.append({"setup": backend, "error": (done.stderr.strip().splitlines() or ["failed"])[-1]})
-        else:
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            continue
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if backend == "profile":
+            try:
+                results[-1]["process_first_audio_ms"] = process_first_audio_ms(pack, text, profile)
+            except RuntimeError as err:
+                results[-1] = {"setup": backend, "error": f"fresh process: {err}"}
     return results
 
 
 if __name__ == "__main__":
     from gsv_edge.runtime.errors import GsvEdgeError
 
+    if sys.argv[1] == "first-audio":
+        first_audio_in_a_fresh_process(Path(sys.argv[2]), sys.argv[3], sys.argv[4] or None)
+        sys.exit(0)
     pack_arg, backend_arg, text_arg, repeats_arg, profile_arg = sys.argv[1:6]
     try:
         print(json.dumps(measure(Path(pack_arg), backend_arg, text_arg, int(repeats_arg), profile_arg or None)))

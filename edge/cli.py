@@ -290,6 +290,10 @@ def _print_bench(results: list[dict]) -> None:
         )
         numbers = " ".join(f"{r[c]:14.3f}" for c in columns)
         typer.echo(f"{r['setup']:12s} " + " ".join(f"{u:17s}" for u in used) + numbers)
+    for r in results:
+        if "process_first_audio_ms" in r:
+            typer.echo(f"{r['setup']}: load {r['load_s']:.2f} s; a fresh process to its first audio "
+                       f"{r['process_first_audio_ms']:.0f} ms")  # fmt: skip
 
 
 @app.command()

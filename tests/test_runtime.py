@@ -218,6 +218,11 @@ def test_bench_reports_every_number_per_backend(pack):
         assert row["precision"].startswith("t2s int8")  # the compressed graph is the one that runs
         # first audio comes after the prefill and before the whole utterance is done (rtf is rounded to 1e-3)
         assert row["prefill_ms"] <= row["first_audio_ms"] <= (row["rtf"] + 0.001) * row["audio_s"] * 1000
+        assert row["load_s"] > 0
+    # a fresh process pays its imports and the load before its first audio, on top of the in-process figure
+    profile = rows[0]
+    assert profile["process_first_audio_ms"] > profile["first_audio_ms"]
+    assert all("process_first_audio_ms" not in row for row in rows[1:])
 
 
 def test_doctor_reports_backends_and_the_pack(pack):

@@ -5,10 +5,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gsv_edge.runtime.cache import cache_folder
 from gsv_edge.runtime.errors import GsvEdgeError
 from gsv_edge.runtime.pack import Manifest
 from gsv_edge.runtime.settings import BACKENDS, RuntimeSettings
@@ -61,7 +69,7 @@ class Backend:
         return dict(zip(names, compiled.run(names, feed), strict=True))
 
 
-def _openvino(runtime: RuntimeSettings, cache_dir: Path | None) -> Backend:
+def _openvino(runtime: RuntimeSettings, manifest: Manifest, cache_dir: Path | None) -> Backend:
     import openvino as ov
 
     core = ov.Core()
@@ -71,9 +79,54 @@ def _openvino(runtime: RuntimeSettings, cache_dir: Path | None) -> Backend:
     precision = runtime.inference_precision
     if precision != "auto":
         config["INFERENCE_PRECISION_HINT"] = precision
-    if cache_dir is not None:
-        config["CACHE_DIR"] = str(cache_dir)
+    folder = cache_dir if cache_dir is not None else compiled_cache_folder(core, manifest, config)
+    if folder is not None:
+        config["CACHE_DIR"] = str(folder)
     return Backend("openvino", "", precision, core, config)
+
+
+COMPILED_CACHE_DAYS = 30
+"""A compiled-graph folder not used for this long is removed when another one is made."""
+
+
+def compiled_cache_folder(core, manifest: Manifest, config: dict) -> Path | None:
+    """Where OpenVINO keeps this pack's compiled graphs between runs (compiling them costs most of a start; a
+    compiled blob loads in a fraction of it), or None when caching is off (GSV_EDGE_COMPILE_CACHE=0) or the
+    folder cannot be made. The folder is named by what a blob depends on: the pack's files (their hashes), the
+    OpenVINO version, the CPU and the compile settings, so a changed pack, runtime or machine compiles afresh."""
+    if os.environ.get("GSV_EDGE_COMPILE_CACHE", "1") == "0":
+        return None
+    import openvino as ov
+
+    machine = [ov.__version__, core.get_property("CPU", "FULL_DEVICE_NAME"), platform.machine(), _cpu_flags()]
+    settings = sorted((key, str(value)) for key, value in config.items())
+    identity = [*machine, sorted(manifest.sha256.items()), settings]
+    key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:20]
+    folder = cache_folder("compiled", key)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)  # in use: kept by the pruning below
+    except OSError:
+        return None
+    _prune_unused(folder)
+    return folder
+
+
+def _cpu_flags() -> str:
+    """The CPU's feature flags (a blob compiled for AVX-512 must not load where there is none), hashed."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return hashlib.sha256(line.encode()).hexdigest()[:16]
+    return platform.processor()
+
+
+def _prune_unused(keep: Path) -> None:
+    cutoff = time.time() - COMPILED_CACHE_DAYS * 86400
+    for other in keep.parent.iterdir():
+        with contextlib.suppress(OSError):
+            if other != keep and other.is_dir() and other.stat().st_mtime < cutoff:
+                shutil.rmtree(other)
 
 
 def _onnxruntime(runtime: RuntimeSettings) -> Backend:
@@ -110,7 +163,7 @@ def open_backend(
             reason = "the pack has no OpenVINO IR"
         else:
             try:
-                backend = _openvino(runtime, cache_dir)
+                backend = _openvino(runtime, manifest, cache_dir)
                 backend.reason = "requested" if requested else "default"
                 return backend
             except ImportError:
