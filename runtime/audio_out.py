@@ -96,6 +96,10 @@ class WavWriter:
     def _write_through(self, data: bytes) -> None:
         try:
             self._file.write(data)
+        except BrokenPipeError:
+            if self._file is sys.stdout.buffer:
+                raise  # `say -o - | head -c 1000`: the reader has what it wanted (click ends quietly, exit 1)
+            raise GsvEdgeError(f"cannot write {self.path} (its reader went away)") from None
         except OSError as err:  # a full device, a reader that went away: the system's words, and which output
             raise GsvEdgeError(f"cannot write {self.path} ({err.strerror or err})") from None
 
