@@ -149,8 +149,9 @@ async def _serve(synth, config: ServeConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    http = await _start_http(service, config) if config.http is not None else None
+    # Wyoming first: once /health answers, every listener is up.
     wyoming = await _start_wyoming(service, config) if config.wyoming is not None else None
+    http = await _start_http(service, config) if config.http is not None else None
     announced = await _announce(config) if config.zeroconf is not None else None
     where = [f"http://{config.http}" if http else None, config.wyoming if wyoming else None]
     LOG.info(
