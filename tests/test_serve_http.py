@@ -178,6 +178,10 @@ def test_malformed_json_and_unknown_routes_get_json_errors(server):
     broken = httpx.post(f"{server.url}/v1/audio/speech", content=b'{"input": ', timeout=30,
                         headers={"content-type": "application/json"})  # fmt: skip
     assert broken.status_code == 400 and "not valid JSON" in broken.json()["error"]["message"]
+    # a body that does not say its length (chunked) is cut off at the limit all the same
+    chunked = httpx.post(f"{server.url}/v1/audio/speech", content=iter([b'{"input": "' + b"a" * 40_000, b"a" * 40_000]),
+                         headers={"content-type": "application/json"}, timeout=30)  # fmt: skip
+    assert chunked.status_code == 413 and chunked.json()["error"]["type"] == "request_too_large"
     missing = httpx.get(f"{server.url}/v1/nothing-here")
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
     wrong_method = httpx.get(f"{server.url}/v1/audio/speech")
