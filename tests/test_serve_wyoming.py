@@ -18,7 +18,6 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from tests.serve_support import (
     LONG_TEXT,
     SEGMENT_SAMPLES,
-    SENTENCE,
     TOKENS,
     Server,
     enroll,
@@ -89,10 +88,10 @@ def test_describe_lists_the_voices_as_they_are_now(server):
 def test_synthesize_streams_audio_while_the_gpt_is_still_running(server):
     async def synthesize():
         async with client(server) as connection:
-            await connection.write_event(Synthesize(SENTENCE, voice=SynthesizeVoice("alice")).event())
+            await connection.write_event(Synthesize(LONG_TEXT, voice=SynthesizeVoice("alice")).event())
             start = await connection.read_event()
             first = await connection.read_event()
-            # the first audio is here before the sentence's tokens are all made: its stream is still running
+            # the first audio is here before the first sentence's tokens are all made: its stream is still running
             during = await asyncio.to_thread(server.metrics)
             rest = await read_until(connection, "audio-stop", "error")
             return start, first, during, rest
@@ -107,7 +106,7 @@ def test_synthesize_streams_audio_while_the_gpt_is_still_running(server):
     steps = during[("gsv_gpt_step_seconds_count", ())] - before[("gsv_gpt_step_seconds_count", ())]
     assert steps < TOKENS
     assert rest[-1].type == "audio-stop"
-    assert samples_in([first, *rest]) == SEGMENT_SAMPLES
+    assert samples_in([first, *rest]) == 3 * SEGMENT_SAMPLES  # three segments
     after = server.metrics()
     assert requests_total(after, "wyoming", "ok") - requests_total(before, "wyoming", "ok") == 1
 

@@ -4,7 +4,7 @@
 
 It starts ``gsv-edge serve`` on the pack (loopback, one stream at a time; with a stand-in voice when none is given,
 as ``gsv-edge bench`` does), sends one English sentence a few times over each protocol, and prints the median,
-minimum and maximum of
+minimum and maximum (and, apart, the first request after the start) of
 
 - Wyoming: from writing the ``synthesize`` event to reading the first ``audio-chunk``;
 - HTTP: from sending ``POST /v1/audio/speech`` (pcm) to reading the first bytes of audio in the body.
@@ -99,17 +99,33 @@ def measure(pack: Path, voice: str | None, voices: Path | None, repeats: int, te
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
         try:
             _wait_ready(server, http_port, log)
-            _http_first_bytes(http_port, voice, text)  # warm-up, not counted
-            asyncio.run(_wyoming_first_chunk(wyoming_port, voice, text))
+            # the first request of each protocol after the start, reported apart ("cold")
+            cold = {"http_first_bytes_ms": _http_first_bytes(http_port, voice, text),
+                    "wyoming_first_chunk_ms": asyncio.run(_wyoming_first_chunk(wyoming_port, voice, text))}  # fmt: skip
             wyoming_s, http_s = [], []
             for _ in range(repeats):  # interleaved, so both see the same machine
                 wyoming_s.append(asyncio.run(_wyoming_first_chunk(wyoming_port, voice, text)))
                 http_s.append(_http_first_bytes(http_port, voice, text))
+            rss_mb = _resident_mb(http_port)
         finally:
             server.terminate()
             server.wait(60)
             log.close()
-    return {"wyoming_first_chunk_ms": _summary(wyoming_s), "http_first_bytes_ms": _summary(http_s)}
+    result = {"wyoming_first_chunk_ms": _summary(wyoming_s), "http_first_bytes_ms": _summary(http_s)}
+    for key, seconds in cold.items():
+        result[key]["cold"] = round(1000 * seconds, 1)
+    result["server_rss_mb"] = rss_mb
+    return result
+
+
+def _resident_mb(port: int) -> float:
+    """The server's resident memory, from its /metrics (prometheus_client's process collector)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/metrics")
+    for line in connection.getresponse().read().decode().splitlines():
+        if line.startswith("process_resident_memory_bytes "):
+            return round(float(line.split()[1]) / 2**20, 1)
+    return float("nan")
 
 
 def _wait_ready(server: subprocess.Popen, port: int, log) -> None:
@@ -151,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
                        ("HTTP request -> first audio bytes", "http_first_bytes_ms")):  # fmt: skip
         figures = result[key]
         print(f"{label:42s} median {figures['median']:7.1f} ms  (min {figures['min']:.1f}, max {figures['max']:.1f}, "
-              f"{args.repeats} runs)")  # fmt: skip
+              f"{args.repeats} runs; the first after the start: {figures['cold']:.1f})")  # fmt: skip
+    print(f"{'server resident memory':42s} {result['server_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":

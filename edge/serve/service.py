@@ -94,14 +94,41 @@ class SpeechRequest:
 
 
 def warm_up(synth: Synthesizer) -> None:
-    """Load the Chinese and English text front ends (dictionaries, the BERT graph) before the first request
-    instead of during it: the first request of a language would otherwise wait seconds for them, and a Home
-    Assistant satellite gives up after about 5 s without audio. (Japanese loads at its first request.)"""
+    """Before the first request instead of during it: load the Chinese and English text front ends (dictionaries,
+    the BERT graph) and speak the start of a sentence in the first enrolled voice (or a stand-in), which runs every
+    graph once on the shapes a stream uses (ONNX Runtime and OpenVINO set up buffers on a graph's first runs).
+    Without it the first request after a start waits longer for its first audio, and a Home Assistant satellite
+    gives up after about 5 s without audio. (Japanese loads at its first request.)"""
+    # A sentence of ordinary length (bench's): a stream's first prefill on a longer input still sets up buffers.
+    from gsv_edge.edge.bench import ENGLISH_TEXT, _bench_voice
+
     for text, language in (("你好，世界。", "zh"), ("Hello, world.", "en")):
         try:
             synth.front_end.features(text, language)
         except GsvEdgeError as err:  # a pack or install without that language: its requests will say so
             LOG.info("no %s warm-up: %s", language, err)
+    plan = synth.settings.streaming
+    tokens = plan.first_chunk_tokens + plan.lookahead_tokens + plan.next_chunk(plan.first_chunk_tokens)
+    options = SpeechOptions(seed=0, fixed_length=lambda segment: tokens)  # two chunks: the first and a later one
+    try:
+        voice = _first_voice(synth) or _bench_voice(synth, "en")
+        with synth.open_stream(ENGLISH_TEXT, voice, "en", options) as speech:
+            for _ in speech:
+                pass
+    except GsvEdgeError as err:
+        LOG.info("no warm-up utterance: %s", err)
+
+
+def _first_voice(synth: Synthesizer):
+    """The first enrolled voice that loads (its prompt has the length real requests will have), or None."""
+    from gsv_edge.runtime.voices import list_voices
+
+    for entry in list_voices(synth.voices_dir):
+        try:
+            return synth.voice(entry["name"])
+        except GsvEdgeError:
+            continue
+    return None
 
 
 # --- below the seam: speaking a stream ---------------------------------------------------------------------
