@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from gsv_edge.edge.serve.metrics import Metrics
 from gsv_edge.runtime.errors import GsvEdgeError
 from gsv_edge.runtime.synthesizer import AudioChunk, SpeechOptions, SpeechStream, Synthesizer
+from gsv_edge.runtime.voices import check_name
 
 LOG = logging.getLogger("gsv_edge.serve")
 
@@ -207,6 +208,9 @@ class Service:
         except GsvEdgeError as err:
             record.finish(self.metrics, _status_of(err), error=str(err))
             raise
+        except Exception as err:  # a fault below (the protocol answers 500 or an error event): still counted
+            record.finish(self.metrics, "error", error=f"{type(err).__name__}: {err}")
+            raise
         finally:
             self._opening -= 1
             self._update_idle()
@@ -220,12 +224,10 @@ class Service:
         """The voice and the text checked, in a worker thread (reading the voice and phonemizing take a while)."""
         if not isinstance(request.text, str) or len(request.text) > MAX_INPUT_CHARACTERS:
             raise GsvEdgeError(f"the input is longer than {MAX_INPUT_CHARACTERS} characters; send it in parts")
-        try:
-            voice = self.synth.voice(request.voice)
-        except GsvEdgeError as err:
-            if f"no voice {request.voice!r}" in str(err):
-                raise VoiceNotFound(f"no voice {request.voice!r}; see GET /v1/audio/voices") from None
-            raise
+        check_name(request.voice)  # a name that could reach outside the voice folder is a bad request
+        if not (self.synth.voices_dir / f"{request.voice}.npz").is_file():
+            raise VoiceNotFound(f"no voice {request.voice!r}; see GET /v1/audio/voices")
+        voice = self.synth.voice(request.voice)
         options = request.options
         if self.fixed_tokens is not None:
             count = self.fixed_tokens

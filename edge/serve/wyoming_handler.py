@@ -124,7 +124,10 @@ class WyomingHandler(AsyncEventHandler):
         async def in_order() -> None:
             if before is not None:
                 await asyncio.wait([before])
-            await work
+            try:
+                await work
+            except ConnectionError:  # the client went away mid-reply; disconnect() cancels the rest
+                LOG.info("wyoming client disconnected during a reply")
 
         self._job = asyncio.create_task(in_order())
 
