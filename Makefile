@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: setup test demo bench lint clean
+.PHONY: setup test demo bench serve-latency lint clean
 
 setup: $(STAMP)
 
@@ -51,6 +51,10 @@ bench: setup $(DEMO_PACK)/manifest.json
 	$(BIN)/gsv-edge bench-t2s $(DEMO_MODEL)/gpt.ckpt
 	$(BIN)/gsv-edge bench-text
 	$(BIN)/gsv-edge bench --pack $(DEMO_PACK)
+
+# First audio through `gsv-edge serve` on the demo pack: Wyoming synthesize -> first chunk, HTTP -> first bytes.
+serve-latency: setup $(DEMO_PACK)/manifest.json
+	$(BIN)/python -m gsv_edge.edge.serve.latency --pack $(DEMO_PACK)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) demo.wav .pytest_cache .ruff_cache

@@ -17,8 +17,8 @@ import typer
 from gsv_edge.runtime.errors import GsvEdgeError
 
 # The order of the workflow, then the tools (click would sort them by name).
-COMMAND_ORDER = ("inspect", "convert", "voice", "say", "bench", "doctor", "phonemize", "demo-model", "bench-text",
-                 "bench-t2s")  # fmt: skip
+COMMAND_ORDER = ("inspect", "convert", "voice", "say", "serve", "bench", "doctor", "phonemize", "demo-model",
+                 "bench-text", "bench-t2s")  # fmt: skip
 
 
 class _WorkflowOrder(typer.core.TyperGroup):
@@ -294,6 +294,53 @@ def _print_bench(results: list[dict]) -> None:
         if "process_first_audio_ms" in r:
             typer.echo(f"{r['setup']}: load {r['load_s']:.2f} s; a fresh process to its first audio "
                        f"{r['process_first_audio_ms']:.0f} ms")  # fmt: skip
+
+
+@app.command()
+def serve(
+    pack: PackOption,
+    voices: VoicesOption = None,
+    profile: ProfileOption = None,
+    backend: BackendOption = None,
+    http: Annotated[
+        str, typer.Option(help="HOST:PORT for the OpenAI-compatible HTTP API, or 'off'.")
+    ] = "127.0.0.1:8000",
+    wyoming: Annotated[
+        str, typer.Option(help="tcp://HOST:PORT or unix:///path for Wyoming (Home Assistant), or 'off'.")
+    ] = "tcp://127.0.0.1:10200",
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="GSV_EDGE_API_KEY",
+            help="Bearer key HTTP clients must send; needed to "
+            "bind HTTP beyond loopback and to manage voices over HTTP.",
+        ),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Allow listening beyond loopback without a key (prints a warning).")
+    ] = False,
+    max_streams: Annotated[int, typer.Option(help="Utterances spoken at once.")] = 2,
+    queue: Annotated[int, typer.Option(help="Requests that may wait for a free stream; more get 'busy'.")] = 8,
+    deadline: Annotated[float, typer.Option(help="Seconds a request may take, waiting included.")] = 120.0,
+    drain_timeout: Annotated[
+        float, typer.Option(help="On SIGTERM: seconds in-flight requests get to finish before they are cancelled.")
+    ] = 10.0,
+    zeroconf: Annotated[
+        str | None, typer.Option(help="Announce the Wyoming server to Home Assistant under this name.")
+    ] = None,
+    fixed_tokens: Annotated[
+        int | None, typer.Option(hidden=True, help="For tests and benchmarks only: tokens per segment.")
+    ] = None,
+) -> None:
+    """Serve voices to Home Assistant (Wyoming) and OpenAI-style clients (HTTP), with Prometheus metrics."""
+    from gsv_edge.edge.serve.main import ServeConfig, run
+
+    off = ("off", "")
+    run(ServeConfig(
+        pack, voices, profile, backend, None if http in off else http, None if wyoming in off else wyoming,
+        api_key, no_auth, max_streams, queue, deadline, drain_timeout, zeroconf, fixed_tokens,
+    ))  # fmt: skip
 
 
 @app.command()
