@@ -27,6 +27,13 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_SECONDS, MAX_SECONDS = 3.0, 10.0
 
 
+class VoiceExists(GsvEdgeError):
+    """A voice of that name exists, and replacing it was not asked for."""
+
+    def __init__(self, name: str, folder: Path):
+        super().__init__(f"voice {name!r} already exists in {folder}; pass --force to replace it")
+
+
 @dataclass
 class Voice:
     """An enrolled voice."""
@@ -102,14 +109,14 @@ def _link_exclusively(partial: Path, path: Path, name: str, folder: Path) -> Non
     try:
         os.link(partial, path)
     except FileExistsError:
-        raise GsvEdgeError(f"voice {name!r} already exists in {folder}; pass --force to replace it") from None
+        raise VoiceExists(name, folder) from None
     except OSError as err:
         if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
             raise
         # A file system without hard links (FAT on a memory card): check, then rename. Not exclusive, but such
         # folders are not shared between processes.
         if path.exists():
-            raise GsvEdgeError(f"voice {name!r} already exists in {folder}; pass --force to replace it") from None
+            raise VoiceExists(name, folder) from None
         os.replace(partial, path)
 
 
@@ -122,7 +129,7 @@ def list_voices(folder: Path) -> list[dict]:
         if not NAME.fullmatch(path.stem):
             continue
         try:
-            entries.append(_read_metadata(path))
+            entries.append({**_read_metadata(path), "name": path.stem})  # the name load_voice takes is the file's
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, GsvEdgeError):
             continue
     return entries

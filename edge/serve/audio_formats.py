@@ -10,7 +10,6 @@ Ogg Opus only runs at 8, 12, 16, 24 or 48 kHz, so opus is resampled to 48 kHz (s
 from __future__ import annotations
 
 import io
-import struct
 
 import numpy as np
 
@@ -24,7 +23,6 @@ CONTENT_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac", "
 # soundfile's (format, subtype) for the formats it encodes whole.
 _SOUNDFILE = {"flac": ("FLAC", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III"), "opus": ("OGG", "OPUS")}
 OPUS_RATE = 48000
-_OPEN_ENDED = 0xFFFFFFFF
 
 
 def check_format(name: str) -> None:
@@ -44,17 +42,6 @@ def check_format(name: str) -> None:
 def pcm16(samples: np.ndarray) -> bytes:
     """float32 samples → 16-bit little-endian PCM."""
     return to_int16(samples).astype("<i2").tobytes()
-
-
-def wav_header(rate: int, channels: int = 1) -> bytes:
-    """A 44-byte WAV header for 16-bit PCM of unknown length. (Hand-written: soundfile writes a header only to a
-    file it can seek back into once the length is known, and a streamed response cannot be.)"""
-    block = 2 * channels
-    return (
-        b"RIFF" + struct.pack("<I", _OPEN_ENDED) + b"WAVE"
-        + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, 16)
-        + b"data" + struct.pack("<I", _OPEN_ENDED)
-    )  # fmt: skip
 
 
 def encode_whole(name: str, samples: np.ndarray, rate: int) -> bytes:

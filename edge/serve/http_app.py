@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from gsv_edge.edge.serve.audio_formats import CONTENT_TYPES, STREAMED, check_format, encode_whole, pcm16, wav_header
+from gsv_edge.edge.serve.audio_formats import CONTENT_TYPES, STREAMED, check_format, encode_whole, pcm16
 from gsv_edge.edge.serve.metrics import CONTENT_TYPE
 from gsv_edge.edge.serve.service import (
     MAX_INPUT_CHARACTERS,
@@ -44,6 +44,7 @@ from gsv_edge.edge.serve.service import (
     SpeechRequest,
     VoiceNotFound,
 )
+from gsv_edge.runtime.audio_out import wav_stream_header
 from gsv_edge.runtime.errors import GsvEdgeError
 from gsv_edge.runtime.synthesizer import SpeechOptions
 from gsv_edge.runtime.vocoder import SAMPLE_RATE
@@ -159,7 +160,7 @@ def create_app(service: Service, api_key: str | None = None) -> FastAPI:
     ) -> dict:  # fmt: skip
         _voices_need_a_key(api_key)
         from gsv_edge.runtime.enroll import enroll_voice
-        from gsv_edge.runtime.voices import check_name, save_voice
+        from gsv_edge.runtime.voices import VoiceExists, check_name, save_voice
 
         check_name(name)
         folder = service.synth.voices_dir
@@ -169,7 +170,10 @@ def create_app(service: Service, api_key: str | None = None) -> FastAPI:
         async with enrolling:
             voice = await asyncio.to_thread(_enroll_from_bytes, service, name, data, clip.filename, transcript,
                                             language, enroll_voice)  # fmt: skip
-            await asyncio.to_thread(save_voice, voice, folder)
+            try:  # exclusive unless forced: of two uploads of one name at once, one wins
+                await asyncio.to_thread(save_voice, voice, folder, force)
+            except VoiceExists:
+                raise HTTPException(409, f"voice {name!r} already exists; send force=true to replace it") from None
         return _voice_entry(voice.metadata())
 
     @app.delete("/v1/voices/{voice_id}", dependencies=guarded)
@@ -180,7 +184,7 @@ def create_app(service: Service, api_key: str | None = None) -> FastAPI:
 
         check_name(voice_id)
         folder = service.synth.voices_dir
-        if not (folder / f"{voice_id}.json").exists():
+        if not (folder / f"{voice_id}.npz").exists():
             raise VoiceNotFound(f"no voice {voice_id!r}; see GET /v1/audio/voices")
         await asyncio.to_thread(remove, folder, voice_id)
         return {"id": voice_id, "deleted": True}
@@ -196,7 +200,7 @@ async def _streamed(utterance, fmt: str):
     has gone out); it is in the server's log line."""
     async with utterance:
         if fmt == "wav":
-            yield wav_header(SAMPLE_RATE)
+            yield wav_stream_header(SAMPLE_RATE)
         try:
             async for chunk in utterance:
                 yield pcm16(chunk.samples)
@@ -210,7 +214,7 @@ async def _sse(utterance, fmt: str):
     async with utterance:
         try:
             if fmt == "wav":
-                yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(wav_header(SAMPLE_RATE))})
+                yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(wav_stream_header(SAMPLE_RATE))})
             async for chunk in utterance:
                 yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(pcm16(chunk.samples))})
         except GsvEdgeError as err:
