@@ -236,20 +236,32 @@ def test_say_plays_to_the_null_sound_device(pack, clip, tmp_path):
     import sys
 
     from tests.conftest import REPO_ROOT
-    from tests.test_audio_out import NULL_ALSA
+    from tests.test_audio_out import BOARD_ALSA
 
     voices = tmp_path / "v"
     synth = Synthesizer.load(pack, voices_dir=voices)
     save_voice(enroll_voice(synth.engine, "carol", clip, "今天天气很好", "zh"), voices)
     config = tmp_path / "asound.conf"
-    config.write_text(NULL_ALSA)
-    result = subprocess.run(
-        [sys.executable, "-m", "gsv_edge.edge.cli", "say", "你好。", "--pack", str(pack), "--voices", str(voices),
-         "--voice", "carol", "--lang", "zh", "--verbose"],
-        capture_output=True, text=True, cwd=REPO_ROOT, env=dict(os.environ, ALSA_CONFIG_PATH=str(config)), timeout=120,
-    )  # fmt: skip
+    config.write_text(BOARD_ALSA)
+
+    def say(*extra):
+        return subprocess.run(
+            [sys.executable, "-m", "gsv_edge.edge.cli", "say", "你好。", "--pack", str(pack), "--voices", str(voices),
+             "--voice", "carol", "--lang", "zh", "--verbose", *extra],
+            capture_output=True, text=True, cwd=REPO_ROOT, env=dict(os.environ, ALSA_CONFIG_PATH=str(config)),
+            timeout=120,
+        )  # fmt: skip
+
+    result = say()
     assert result.returncode == 0, result.stderr
     assert "played; underruns:" in result.stderr
+    # the 48 kHz-only device (BOARD_ALSA): chosen by name, 32 kHz refused there, so played resampled
+    result = say("--audio-device", "board48")
+    assert result.returncode == 0, result.stderr
+    assert "played; underruns:" in result.stderr
+    result = say("--audio-device", "nosuchcard")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: audio device 'nosuchcard': No output device")
 
 
 def test_gpt_on_onnxruntime_beside_openvino(synth, pack):
