@@ -119,6 +119,7 @@ def _pack(report: Diagnosis, pack: Path, backend: str | None, profile: str | Non
     report.add("settings", "info", f"{source}: {_settings_line(engine.settings)}")
     main = engine.backend
     report.add("backend", "info", f"{main.name} ({main.reason}), compute {main.precision}")
+    _effective_precision(report, engine)
     for label, graph in (("t2s backend", "t2s"), ("sovits_enc backend", "sovits_enc")):
         chosen = engine.backend_for(graph)
         if chosen is not main:
@@ -136,6 +137,19 @@ def _pack(report: Diagnosis, pack: Path, backend: str | None, profile: str | Non
             report.add("  g2pw", "info", "not in the pack (zh polyphones read by pypinyin: convert with --g2pw)")
         else:
             report.add("  g2pw", "ok", f"onnxruntime int8, {g2pw}/ (zh polyphones)")
+
+
+def _effective_precision(report: Diagnosis, engine) -> None:
+    """OpenVINO takes a precision hint the CPU lacks without a word and computes in another one (measured: f16 and
+    bf16 run as f32 on a Cortex-A72, bf16 as f16 on a Cortex-A76, f16 as bf16 on a Zen 4): say what it does."""
+    asked = engine.settings.runtime.inference_precision
+    if asked == "auto" or engine.backend_for("sovits_dec").name != "openvino":
+        return
+    hint = engine.compiled("sovits_dec").get_property("INFERENCE_PRECISION_HINT")
+    effective = hint.to_string() if hasattr(hint, "to_string") else str(hint)
+    if effective != asked:
+        report.add("compute", "info", f"OpenVINO computes the vocoder in {effective} here: this CPU has no "
+                   f"{asked} arithmetic (the settings ask {asked})")  # fmt: skip
 
 
 def _settings_line(settings) -> str:
