@@ -137,7 +137,8 @@ if [ ! -f "$WHEELS/.complete" ]; then
   "$HOST_PY" -m pip wheel -q --no-deps -w "$partial" jieba==0.42.1 Distance==0.1.3 >/dev/null 2>&1 \
     || fail "could not build the jieba and Distance wheels"
   "$HOST_PY" -m pip download -q -d "$partial" --find-links "$partial" --only-binary=:all: --python-version 3.11 \
-    --implementation cp --abi cp311 "${platforms[@]}" -c "$PINS" "$WHEEL" 2>&1 | grep -v '^WARNING: Location' || true
+    --implementation cp --abi cp311 "${platforms[@]}" -c "$PINS" "$WHEEL" >"$CACHE/download.log" 2>&1 \
+    || fail "pip download of the aarch64 wheels failed: $(grep -v '^WARNING: Location' "$CACHE/download.log" | tail -3 | tr '\n' ' ')"
   for needed in numpy onnxruntime openvino; do
     ls "$partial"/"$needed"-*aarch64*.whl >/dev/null 2>&1 || fail "no official aarch64 wheel of $needed was found ($(grep -i "^$needed==" "$PINS"))"
   done
