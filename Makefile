@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: setup test demo bench serve-latency lint clean
+.PHONY: setup test check-arm64 demo bench serve-latency lint clean
 
 setup: $(STAMP)
 
@@ -22,8 +22,14 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check gsv_edge edge convert runtime tests
-	$(BIN)/ruff format --check gsv_edge edge convert runtime tests
+	$(BIN)/ruff check gsv_edge edge convert runtime tests scripts
+	$(BIN)/ruff format --check gsv_edge edge convert runtime tests scripts
+
+# The runtime on aarch64 under qemu user-mode emulation against x86-64, both backends, fp32 and the rpi4/rpi5
+# profiles (scripts/check_arm64.sh): needs an x86-64 Debian/Ubuntu host, root or sudo; it installs qemu-user-static
+# and debootstrap, and caches the arm64 root and wheels in ~/.cache/gsv-edge-arm64.
+check-arm64: setup
+	bash scripts/check_arm64.sh
 
 # The demo: a seeded random full-size v2 model (random weights: it shows the pipeline and the speed, not a voice),
 # converted with the laptop profile, a voice enrolled from a generated clip, one sentence spoken (or written to

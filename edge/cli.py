@@ -124,6 +124,9 @@ def say(
     lang: Annotated[str, typer.Option("--lang", help="auto, zh, all_zh, en, ja or all_ja.")] = "auto",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write a WAV file instead of playing.")] = None,
     output_raw: Annotated[bool, typer.Option("--output-raw", help="Write 16-bit PCM to stdout.")] = False,
+    audio_device: Annotated[
+        str | None, typer.Option("--audio-device", help="Output device: a NAME or INDEX that 'doctor' lists.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Fix all randomness for reproducible output.")] = None,
     speed: Annotated[float, typer.Option(help="Speaking rate; above 1 is faster.")] = 1.0,
     top_k: Annotated[int | None, typer.Option(help="Sampling top-k (default: the model's).")] = None,
@@ -170,7 +173,7 @@ def say(
             write_raw(chunk.samples)  # each chunk as soon as it is made
         return
     if output is None:
-        underruns = play((chunk.samples for chunk in speeches(whole_segments=False)), rate)
+        underruns = play((chunk.samples for chunk in speeches(whole_segments=False)), rate, audio_device)
         if verbose:
             typer.echo(f"played; underruns: {underruns}", err=True)
         return

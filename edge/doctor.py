@@ -6,6 +6,8 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gsv_edge.runtime.audio_out import PROBE_RATES
+
 
 @dataclass
 class Finding:
@@ -71,20 +73,30 @@ def _onnxruntime(report: Diagnosis) -> None:
 
 
 def _sound(report: Diagnosis) -> None:
+    """Every output device with the rates it accepts (for `say --audio-device NAME|INDEX`), the default marked."""
+    from gsv_edge.runtime.audio_out import output_devices
+    from gsv_edge.runtime.errors import GsvEdgeError
+
     try:
-        import sounddevice as sd
-    except OSError:
+        devices = output_devices()
+    except GsvEdgeError:
         report.add("sound output", "missing", "PortAudio is not installed (sudo apt-get install libportaudio2); "
                    "use -o out.wav or --output-raw")  # fmt: skip
         return
-    try:
-        device = sd.query_devices(kind="output")
-        from gsv_edge.runtime.audio_out import accepts_rate
-
-        rates = "32 kHz ok" if accepts_rate(sd, device, 32000) else "32 kHz refused: audio will be resampled"
-        report.add("sound output", "ok", f"{device['name']} ({rates})")
-    except (sd.PortAudioError, ValueError) as err:
-        report.add("sound output", "missing", f"no output device ({err}); use -o out.wav or --output-raw")
+    if not devices:
+        report.add("sound output", "missing", "no output device; use -o out.wav or --output-raw")
+        return
+    default = next((d for d in devices if d.is_default), None)
+    if default is None:
+        report.add("sound output", "missing", "no default output device; pick one with say --audio-device")
+    else:
+        rates = "32 kHz ok" if 32000 in default.rates else "32 kHz refused: audio will be resampled"
+        report.add("sound output", "ok", f"{default.name} ({rates})")
+    for device in devices:
+        rates = " ".join(str(rate) for rate in device.rates) or "none of " + " ".join(map(str, PROBE_RATES))
+        mark = ", default" if device.is_default else ""
+        report.add(f"  audio device {device.index}", "info",
+                   f"{device.name} ({device.host_api}{mark}): rates {rates} Hz")  # fmt: skip
 
 
 def _pack(report: Diagnosis, pack: Path, backend: str | None, profile: str | None = None) -> None:
@@ -107,6 +119,7 @@ def _pack(report: Diagnosis, pack: Path, backend: str | None, profile: str | Non
     report.add("settings", "info", f"{source}: {_settings_line(engine.settings)}")
     main = engine.backend
     report.add("backend", "info", f"{main.name} ({main.reason}), compute {main.precision}")
+    _effective_precision(report, engine)
     for label, graph in (("t2s backend", "t2s"), ("sovits_enc backend", "sovits_enc")):
         chosen = engine.backend_for(graph)
         if chosen is not main:
@@ -124,6 +137,19 @@ def _pack(report: Diagnosis, pack: Path, backend: str | None, profile: str | Non
             report.add("  g2pw", "info", "not in the pack (zh polyphones read by pypinyin: convert with --g2pw)")
         else:
             report.add("  g2pw", "ok", f"onnxruntime int8, {g2pw}/ (zh polyphones)")
+
+
+def _effective_precision(report: Diagnosis, engine) -> None:
+    """OpenVINO takes a precision hint the CPU lacks without a word and computes in another one (measured: f16 and
+    bf16 run as f32 on a Cortex-A72, bf16 as f16 on a Cortex-A76, f16 as bf16 on a Zen 4): say what it does."""
+    asked = engine.settings.runtime.inference_precision
+    if asked == "auto" or engine.backend_for("sovits_dec").name != "openvino":
+        return
+    hint = engine.compiled("sovits_dec").get_property("INFERENCE_PRECISION_HINT")
+    effective = hint.to_string() if hasattr(hint, "to_string") else str(hint)
+    if effective != asked:
+        report.add("compute", "info", f"OpenVINO computes the vocoder in {effective} here: this CPU has no "
+                   f"{asked} arithmetic (the settings ask {asked})")  # fmt: skip
 
 
 def _settings_line(settings) -> str:

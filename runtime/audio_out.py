@@ -9,6 +9,7 @@ import stat
 import struct
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -151,14 +152,15 @@ class ChunkFeeder:
         self.underruns = 0
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue()
         self._pending = np.zeros(0, np.float32)
-        self._buffered = 0
+        self.queued = 0
+        """Samples put so far."""
         self._started = False
         self._closed = False
         self.finished = threading.Event()
 
     def put(self, chunk: np.ndarray) -> None:
         chunk = np.asarray(chunk, np.float32)
-        self._buffered += len(chunk)
+        self.queued += len(chunk)
         self._queue.put(chunk)
 
     def close(self) -> None:
@@ -168,7 +170,7 @@ class ChunkFeeder:
     def fill(self, out: np.ndarray) -> None:
         """Write the next ``len(out)`` samples into ``out`` (the sounddevice callback calls this)."""
         if not self._started:
-            if self._buffered < self.prefill and not self._closed and not self._peek_closed():
+            if self.queued < self.prefill and not self._closed and not self._peek_closed():
                 out[:] = 0
                 return
             self._started = True
@@ -199,25 +201,27 @@ class ChunkFeeder:
 
 
 class Player:
-    """Streams chunks to the default output device through a callback; resamples if 32 kHz is refused."""
+    """Streams chunks to an output device through a callback; resamples if the device refuses 32 kHz.
 
-    def __init__(self, rate: int, prefill_seconds: float = 0.2, block: int = 1024):
-        try:
-            import sounddevice as sd
-        except OSError:
-            raise GsvEdgeError(
-                "no audio output (PortAudio is not installed: apt-get install libportaudio2); write a file instead",
-                option="output",
-            ) from None
+    ``device``: None for the default output, an index, or a name (any unique part of it, as sounddevice matches
+    names; a string of digits is an index), as ``output_devices`` lists them.
+    """
+
+    def __init__(self, rate: int, prefill_seconds: float = 0.2, block: int = 1024, device: str | int | None = None):
+        sd = _sounddevice()
         self._sd = sd
         self.source_rate = rate
+        info = output_device(sd, device)
         try:
-            device = sd.query_devices(kind="output")
-            self.rate = rate if accepts_rate(sd, device, rate) else int(device["default_samplerate"])
+            # A plain ALSA device (no PulseAudio or PipeWire in between) takes only the rates its hardware runs at,
+            # often 44.1 or 48 kHz: then play at the device's own default rate, resampled with soxr.
+            self.rate = rate if accepts_rate(sd, info, rate) else int(info["default_samplerate"])
+            self.device = info
             self.feeder = ChunkFeeder(int(prefill_seconds * self.rate))
             self._stream = sd.OutputStream(
-                samplerate=self.rate, channels=1, dtype="float32", blocksize=block, callback=self._callback
-            )
+                samplerate=self.rate, device=info["index"], channels=1, dtype="float32", blocksize=block,
+                callback=self._callback,
+            )  # fmt: skip
         except (sd.PortAudioError, ValueError) as err:
             raise GsvEdgeError(
                 f"no usable audio device ({err}); write a file or raw PCM instead", option="output"
@@ -250,6 +254,77 @@ class Player:
         self._stream.close()
 
 
+def _sounddevice():
+    try:
+        import sounddevice as sd
+    except OSError:
+        raise GsvEdgeError(
+            "no audio output (PortAudio is not installed: apt-get install libportaudio2); write a file instead",
+            option="output",
+        ) from None
+    return sd
+
+
+def output_device(sd, device: str | int | None = None) -> dict:
+    """sounddevice's description of an output device: the default one, or ``device`` (index or name)."""
+    if isinstance(device, str) and device.strip().isdigit():
+        device = int(device)
+    try:
+        return sd.query_devices(device, kind="output")
+    except ValueError as err:  # no device of that name, several of that name, or not an output
+        raise GsvEdgeError(
+            f"audio device {device!r}: {' '.join(str(err).split())}; 'gsv-edge doctor' lists the output devices",
+            option="audio_device",
+        ) from None
+    except sd.PortAudioError as err:  # an index PortAudio does not know, or no device at all
+        if device is None:
+            message = f"no usable audio device ({err}); write a file or raw PCM instead"
+            raise GsvEdgeError(message, option="output") from None
+        raise GsvEdgeError(
+            f"no audio device {device!r} ({err}); 'gsv-edge doctor' lists the output devices", option="audio_device"
+        ) from None
+
+
+# The rates `doctor` asks each output device about: the models' 32 kHz and the rates sound cards run at.
+PROBE_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
+
+
+@dataclass(frozen=True)
+class OutputDevice:
+    """An output device as ``say --audio-device`` names it."""
+
+    index: int
+    """PortAudio's index (``--audio-device INDEX``)."""
+    name: str
+    """Its name (``--audio-device NAME``: any unique part of it)."""
+    host_api: str
+    """ALSA, JACK, PulseAudio..."""
+    default_rate: int
+    """The rate it plays at when 32 kHz is refused."""
+    rates: tuple[int, ...]
+    """Which of PROBE_RATES it accepts for mono float32."""
+    is_default: bool
+    """The device `say` plays to without --audio-device."""
+
+
+def output_devices() -> list[OutputDevice]:
+    """Every output device PortAudio sees, with the rates each accepts."""
+    sd = _sounddevice()
+    try:
+        default = sd.query_devices(kind="output")["index"]
+    except (sd.PortAudioError, ValueError):
+        default = None
+    host_apis = sd.query_hostapis()
+    devices = []
+    for info in sd.query_devices():
+        if info["max_output_channels"] < 1:
+            continue
+        rates = tuple(rate for rate in PROBE_RATES if accepts_rate(sd, info, rate))
+        devices.append(OutputDevice(info["index"], info["name"], host_apis[info["hostapi"]]["name"],
+                                    int(info["default_samplerate"]), rates, info["index"] == default))  # fmt: skip
+    return devices
+
+
 def accepts_rate(sd, device, rate: int) -> bool:
     """Whether the output ``device`` takes mono float32 at ``rate``."""
     try:
@@ -259,9 +334,10 @@ def accepts_rate(sd, device, rate: int) -> bool:
         return False
 
 
-def play(chunks, rate: int) -> int:
-    """Play an iterable of float32 chunks as they come; returns the number of underruns."""
-    with Player(rate) as player:
+def play(chunks, rate: int, device: str | int | None = None) -> int:
+    """Play an iterable of float32 chunks as they come, on ``device`` (see ``Player``); returns the number of
+    underruns."""
+    with Player(rate, device=device) as player:
         for chunk in chunks:
             player.put(chunk)
     return player.feeder.underruns

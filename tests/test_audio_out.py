@@ -14,6 +14,12 @@ from gsv_edge.runtime.audio_out import ChunkFeeder, to_int16, write_raw, write_w
 from tests.conftest import REPO_ROOT
 
 NULL_ALSA = "pcm.!default { type null }\nctl.!default { type hw card 0 }\n"
+# Beside the default null device, a plain ALSA device that takes 48 kHz only, as a board's sound chip without
+# PulseAudio does: its slave runs at 48 kHz, and the rate converter it names does not exist, so ALSA refuses every
+# other rate instead of converting.
+BOARD_ALSA = NULL_ALSA + (
+    'pcm.board48 { type plug; slave { pcm { type null } rate 48000 } rate_converter "gsv_edge_no_such_converter" }\n'
+)
 
 
 def _blocks(feeder, count, size=4):
@@ -78,3 +84,76 @@ def test_wav_and_raw_pcm(tmp_path):
     buffer = io.BytesIO()
     write_raw(audio, buffer)
     assert np.frombuffer(buffer.getvalue(), "<i2").tolist() == to_int16(audio).tolist()
+
+
+def _run_with_alsa(tmp_path, config_text, code):
+    config = tmp_path / "asound.conf"
+    config.write_text(config_text)
+    env = dict(os.environ, ALSA_CONFIG_PATH=str(config))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+                          timeout=60)  # fmt: skip
+
+
+def test_device_by_name_or_index_and_resampled_when_it_refuses_32khz(tmp_path):
+    code = (
+        "import numpy as np\n"
+        "from gsv_edge.runtime.audio_out import Player, output_devices\n"
+        "chunks = [np.sin(np.arange(16000) / 10).astype(np.float32) * 0.1 for _ in range(4)]\n"
+        "for device in ['board48', str(next(d.index for d in output_devices() if d.name == 'board48')), None]:\n"
+        "    with Player(32000, device=device) as player:\n"
+        "        for chunk in chunks:\n"
+        "            player.put(chunk)\n"
+        "    print(player.device['name'], player.rate, player.feeder.queued, player.feeder.underruns)\n"
+    )
+    result = _run_with_alsa(tmp_path, BOARD_ALSA, code)
+    assert result.returncode == 0, result.stderr
+    # 2 s at 32 kHz played as 2 s at 48 kHz on the board device (soxr), untouched on the default one
+    assert result.stdout.splitlines() == ["board48 48000 96000 0", "board48 48000 96000 0", "default 32000 64000 0"]
+
+
+def test_unknown_audio_device_is_a_one_line_error(tmp_path):
+    code = (
+        "from gsv_edge.runtime.audio_out import Player\n"
+        "from gsv_edge.runtime.errors import GsvEdgeError\n"
+        "for device in ['nosuchcard', '99', 'ALSA']:\n"
+        "    try:\n"
+        "        Player(32000, device=device)\n"
+        "    except GsvEdgeError as err:\n"
+        "        print(err.option, '|', err)\n"
+    )
+    result = _run_with_alsa(tmp_path, BOARD_ALSA, code)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and all(line.startswith("audio_device | ") for line in lines)  # one line each
+    assert "audio device 'nosuchcard'" in lines[0] and "no audio device 99 " in lines[1]
+    assert "Multiple output devices" in lines[2] and "board48" in lines[2]  # a name part two devices share
+    assert all("gsv-edge doctor" in line for line in lines)
+
+
+def test_doctor_lists_output_devices_with_their_rates(tmp_path):
+    config = tmp_path / "asound.conf"
+    config.write_text(BOARD_ALSA)
+    result = subprocess.run([sys.executable, "-m", "gsv_edge.edge.cli", "doctor"], capture_output=True, text=True,
+                            cwd=REPO_ROOT, env=dict(os.environ, ALSA_CONFIG_PATH=str(config)), timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    devices = [line.strip() for line in result.stdout.splitlines() if "audio device" in line]
+    assert len(devices) == 2, result.stdout
+    board = next(line for line in devices if "board48" in line)
+    default = next(line for line in devices if " default (" in line)
+    assert board.endswith("board48 (ALSA): rates 48000 Hz")
+    assert default.endswith("default (ALSA, default): rates 16000 22050 24000 32000 44100 48000 Hz")
+    assert "sound output" in result.stdout and "default (32 kHz ok)" in result.stdout
+
+
+def test_readme_raw_output_line_states_rate_format_and_channels():
+    """The README's aplay lines must match what --output-raw writes: 16-bit little-endian mono at the model rate."""
+    from gsv_edge.runtime.vocoder import SAMPLE_RATE
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if "| aplay" in line or "\\| aplay" in line]
+    assert lines
+    for line in lines:
+        assert f"aplay -r {SAMPLE_RATE} -f S16_LE -c 1" in line, line
+    buffer = io.BytesIO()
+    write_raw(np.array([0.25, -0.25], np.float32), buffer)
+    assert buffer.getvalue() == np.array([8191, -8191], "<i2").tobytes()  # 2 bytes a sample, one channel, LE

@@ -238,26 +238,60 @@ def test_doctor_reports_backends_and_the_pack(pack):
     assert "openvino" in text and "Traceback" not in text
 
 
+def test_doctor_says_when_openvino_computes_in_another_precision_than_asked(pack):
+    """A hint the CPU lacks is not an error in OpenVINO: it computes in another precision (f16 as bf16 on a Zen 4,
+    f16 and bf16 as f32 on a Cortex-A72, bf16 as f16 on a Cortex-A76). doctor says which, from the compiled graph."""
+    import openvino as ov
+
+    from gsv_edge.edge.doctor import diagnose
+    from gsv_edge.runtime.pack import read_manifest
+
+    decoder = read_manifest(pack).graph("sovits_dec", "openvino")
+    for asked in ("f16", "bf16", "f32"):
+        compiled = ov.Core().compile_model(str(pack / decoder.files[0]), "CPU", {"INFERENCE_PRECISION_HINT": asked})
+        effective = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        profile = pack.parent / f"hint-{asked}.toml"
+        profile.write_text(f'name = "hint"\n[runtime]\ninference_precision = "{asked}"\n')
+        lines = [f.detail for f in diagnose(pack, "openvino", str(profile)).findings if f.topic == "compute"]
+        if effective == asked:
+            assert lines == []
+        else:
+            assert lines == [f"OpenVINO computes the vocoder in {effective} here: this CPU has no {asked} "
+                             f"arithmetic (the settings ask {asked})"]  # fmt: skip
+
+
 def test_say_plays_to_the_null_sound_device(pack, clip, tmp_path):
     import os
     import subprocess
     import sys
 
     from tests.conftest import REPO_ROOT
-    from tests.test_audio_out import NULL_ALSA
+    from tests.test_audio_out import BOARD_ALSA
 
     voices = tmp_path / "v"
     synth = Synthesizer.load(pack, voices_dir=voices)
     save_voice(enroll_voice(synth.engine, "carol", clip, "今天天气很好", "zh"), voices)
     config = tmp_path / "asound.conf"
-    config.write_text(NULL_ALSA)
-    result = subprocess.run(
-        [sys.executable, "-m", "gsv_edge.edge.cli", "say", "你好。", "--pack", str(pack), "--voices", str(voices),
-         "--voice", "carol", "--lang", "zh", "--verbose"],
-        capture_output=True, text=True, cwd=REPO_ROOT, env=dict(os.environ, ALSA_CONFIG_PATH=str(config)), timeout=120,
-    )  # fmt: skip
+    config.write_text(BOARD_ALSA)
+
+    def say(*extra):
+        return subprocess.run(
+            [sys.executable, "-m", "gsv_edge.edge.cli", "say", "你好。", "--pack", str(pack), "--voices", str(voices),
+             "--voice", "carol", "--lang", "zh", "--verbose", *extra],
+            capture_output=True, text=True, cwd=REPO_ROOT, env=dict(os.environ, ALSA_CONFIG_PATH=str(config)),
+            timeout=120,
+        )  # fmt: skip
+
+    result = say()
     assert result.returncode == 0, result.stderr
     assert "played; underruns:" in result.stderr
+    # the 48 kHz-only device (BOARD_ALSA): chosen by name, 32 kHz refused there, so played resampled
+    result = say("--audio-device", "board48")
+    assert result.returncode == 0, result.stderr
+    assert "played; underruns:" in result.stderr
+    result = say("--audio-device", "nosuchcard")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: audio device 'nosuchcard': No output device")
 
 
 def test_gpt_on_onnxruntime_beside_openvino(synth, pack):
