@@ -103,12 +103,13 @@ def test_device_by_name_or_index_and_resampled_when_it_refuses_32khz(tmp_path):
         "    with Player(32000, device=device) as player:\n"
         "        for chunk in chunks:\n"
         "            player.put(chunk)\n"
-        "    print(player.device['name'], player.rate, player.feeder.queued, player.feeder.underruns)\n"
+        "    print(player.device['name'], player.rate, player.feeder.queued)\n"
     )
     result = _run_with_alsa(tmp_path, BOARD_ALSA, code)
     assert result.returncode == 0, result.stderr
-    # 2 s at 32 kHz played as 2 s at 48 kHz on the board device (soxr), untouched on the default one
-    assert result.stdout.splitlines() == ["board48 48000 96000 0", "board48 48000 96000 0", "default 32000 64000 0"]
+    # 2 s at 32 kHz played as 2 s at 48 kHz on the board device (soxr), untouched on the default one. (Underruns
+    # are not asserted: a device without a clock is drained as fast as the callback runs, so they depend on load.)
+    assert result.stdout.splitlines() == ["board48 48000 96000", "board48 48000 96000", "default 32000 64000"]
 
 
 def test_unknown_audio_device_is_a_one_line_error(tmp_path):
