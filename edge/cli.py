@@ -458,6 +458,8 @@ def convert(
         # OpenVINO's converter reads --verbose from sys.argv too, and then also prints its conversion arguments.
         written, report = run_convert(options, progress=show, echo=sys.stderr if verbose else None)
     Console().print(_accuracy_table(report))
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
     size = sum(p.stat().st_size for p in written.rglob("*") if p.is_file()) / 1e6
     typer.echo(f"wrote {written} ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
 
