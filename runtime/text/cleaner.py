@@ -64,7 +64,7 @@ def _ja(text: str, version: str, data: TextData | None) -> tuple[list[str], None
 
     # upstream's special marks (￥, ^) apply to zh only; ja runs its cleaner on the text as it is
     norm = japanese.text_normalize(text)
-    user_dictionary = data.optional(JA_USER_DICTIONARY.role) if data is not None else None
+    user_dictionary = data.optional(JA_USER_DICTIONARY.role, "ja") if data is not None else None
     return japanese.g2p(norm, user_dictionary), None, norm
 
 

@@ -204,10 +204,11 @@ class TextData:
             f"(pip install {data.install})"
         )
 
-    def optional(self, role: str) -> Path | None:
-        """The file of ``role`` if present (installed packages: upstream's English dictionaries are optional)."""
+    def optional(self, role: str, language: str) -> Path | None:
+        """The file of ``role``, or None where installed packages lack it (upstream's English dictionaries, the
+        Japanese user dictionary: the front end then reads without them). A pack must have it (``file``)."""
         if self.pack is not None:
-            return self.file(role, role.split("_")[0])
+            return self.file(role, language)
         return self.files.get(role)
 
 

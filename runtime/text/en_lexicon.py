@@ -175,7 +175,7 @@ def _upstream_paths(text_data: data.TextData | None = None) -> list[Path] | None
     """Upstream's two pickles (words, names) from ``text_data`` (default: the installed packages' upstream
     copies), or None where they are not there (a pack without them raises, naming them)."""
     text_data = text_data or data.TextData.installed()
-    words, names = text_data.optional(data.EN_WORDS.role), text_data.optional(data.EN_NAMES.role)
+    words, names = text_data.optional(data.EN_WORDS.role, "en"), text_data.optional(data.EN_NAMES.role, "en")
     return [words, names] if words is not None and names is not None else None
 
 
