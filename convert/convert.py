@@ -1,6 +1,7 @@
 """`gsv-edge convert`: checkpoints → a pack folder, as a pipeline of named passes.
 
-    load + check pair → t2s → sovits → voice (ref_enc, hubert) → sv → bert → g2pw → manifest, report, model card
+    load + check pair → t2s → sovits → voice (ref_enc, hubert) → sv → bert → g2pw → text → manifest, report,
+    model card
     → rename into place
 
 Each pass is one module of ``convert.passes`` (export a graph, verify fp32 against the torch reference, save the
@@ -29,7 +30,7 @@ from typing import NamedTuple, TextIO
 
 from gsv_edge.convert.checkpoint import GptCheckpoint, SovitsCheckpoint, load_gpt, load_sovits
 from gsv_edge.convert.log import captured
-from gsv_edge.convert.passes import bert, g2pw, sovits, sv, t2s, voice
+from gsv_edge.convert.passes import bert, g2pw, sovits, sv, t2s, text_data, voice
 from gsv_edge.convert.reference.eres2net import SvCheckpoint
 from gsv_edge.convert.report import Report
 from gsv_edge.convert.versions import check_pair
@@ -76,6 +77,7 @@ class Context:
     report: Report = field(default_factory=Report)
     graphs: list[GraphFile] = field(default_factory=list)
     tables: dict[str, str] = field(default_factory=dict)
+    text_data: dict[str, dict[str, str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     sv: SvCheckpoint | None = None
 
@@ -119,6 +121,7 @@ PASSES: list[Pass] = [
     Pass("sv", sv.run, sv.wanted),
     Pass("bert", bert.run, bert.wanted),
     Pass("g2pw", g2pw.run, g2pw.wanted),
+    Pass("text", text_data.run),
 ]
 
 Progress = Callable[[str, float | None], None]
@@ -155,6 +158,7 @@ def convert(
         sv_ckpt = sv.load(options.sv, sovits_ckpt) if options.sv is not None else None
         if options.g2pw is not None:
             g2pw.source_of(options, sovits_ckpt)  # a bad folder fails before minutes of export
+        text_data.english_sources()  # so does a workstation without the English data files
 
     output.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_staging(output)
@@ -284,6 +288,7 @@ def _write_pack_files(ctx: Context) -> None:
     )
     (ctx.staging / "MODEL_CARD.md").write_text(_model_card(ctx), encoding="utf-8")
     files = [f for g in ctx.graphs for f in g.files] + list(ctx.tables.values())
+    files += [entry["path"] for entry in ctx.text_data.values()]
     files += ["report.json", "MODEL_CARD.md", LOG_FILE]
     # a table may be a folder (g2pw/): each of its files is hashed
     files = [
@@ -306,6 +311,7 @@ def _write_pack_files(ctx: Context) -> None:
         },
         graphs=ctx.graphs,
         tables=ctx.tables,
+        text_data=ctx.text_data,
         sources=sources,
         profile=ctx.profile.name,
         settings=ctx.profile.settings,
@@ -333,4 +339,5 @@ def _model_card(ctx: Context) -> str:
     ]
     lines += [f"| {g.name} | {g.backend} | {g.precision} | {', '.join(g.files)} |" for g in ctx.graphs]
     lines += ["", "Accuracy: see report.json (exported graphs vs the torch reference, precisions vs fp32).", ""]
+    lines += [f"Note: {note}" for note in ctx.report.notes] + ([""] if ctx.report.notes else [])
     return "\n".join(lines)

@@ -84,6 +84,8 @@ class Report:
     """Everything measured during one conversion."""
 
     checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the pack lacks or holds differently and why (e.g. no Japanese user dictionary), one line each."""
 
     def add(self, check: Check) -> Check:
         check.passed = bool(check.passed)
@@ -111,7 +113,7 @@ class Report:
         checks = [asdict(check) for check in self.checks]
         for check in checks:
             check["metrics"] = {k: (v if np.isfinite(v) else None) for k, v in check["metrics"].items()}
-        return {"ok": self.ok, "checks": checks}
+        return {"ok": self.ok, "checks": checks, "notes": list(self.notes)}
 
     def rows(self) -> list[tuple[str, str, str, str, str, str]]:
         """Rows for a printed table that fits 80 columns: graph, backend, precision, against, the check's main

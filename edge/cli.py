@@ -559,6 +559,8 @@ def convert(
             typer.echo("terminated: nothing was written", err=True)
             raise typer.Exit(143) from None
     Console().print(_accuracy_table(report))
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
     size = sum(p.stat().st_size for p in written.rglob("*") if p.is_file()) / 1e6
     typer.echo(f"wrote {written} ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
 

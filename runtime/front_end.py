@@ -2,7 +2,9 @@
 for their Chinese runs (the pack's ``bert`` graph; zeros elsewhere, and everywhere when the pack has no BERT).
 
 g2pW (Chinese polyphones, v2 packs converted with it) is read from the pack; its model loads at the first Chinese
-sentence, not at start.
+sentence, not at start. So are the other languages' data files (English dictionaries and tagger, the Japanese user
+dictionary: the manifest's ``text_data``), loaded at a language's first sentence; nothing of an installed data
+package is read.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from gsv_edge.runtime.engine import Engine
 from gsv_edge.runtime.text import Segment, phonemize
+from gsv_edge.runtime.text.data import TextData
 from gsv_edge.runtime.voice_features import BERT_DIM, BertTokenizer, phone_level_bert
 
 
@@ -21,13 +24,15 @@ class FrontEnd:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.text_data = TextData.from_pack(engine.pack, engine.manifest.text_data)
         self._bert_tokenizer: BertTokenizer | None = None
         self._g2pw = None
         self._lock = threading.Lock()  # the lazily made readers, once each
 
     def segments(self, text: str, language: str) -> list[Segment]:
         """The text cut into segments with phone ids (cheap: no graph runs, except g2pW on Chinese text)."""
-        return phonemize(text, language=language, version=self.engine.manifest.symbols, g2pw=self._g2pw_reader())
+        manifest = self.engine.manifest
+        return phonemize(text, language, manifest.symbols, g2pw=self._g2pw_reader(), data=self.text_data)
 
     def bert(self, segment: Segment) -> np.ndarray:
         """Phone-level BERT features [1024, n] of one segment (BERT runs on its Chinese runs)."""

@@ -6,6 +6,7 @@ A pack is a folder::
     t2s.int8.xml/.bin      OpenVINO IR per graph and precision
     t2s.fp32.onnx          ONNX per graph and precision (ONNX Runtime fallback)
     t2s_embeddings.npz     small host-side tables (no pickle)
+    text/                  the text front end's run-time data files (runtime/text/data.py)
     report.json            accuracy report of the conversion
     MODEL_CARD.md
 
@@ -70,6 +71,9 @@ class Manifest:
     """Every exported graph."""
     tables: dict[str, str] = field(default_factory=dict)
     """Host-side arrays by role (e.g. t2s_embeddings → t2s_embeddings.npz)."""
+    text_data: dict[str, dict[str, str]] = field(default_factory=dict)
+    """The text front end's data files by role (runtime/text/data.py): path in the pack, sha256, origin (upstream's
+    copy it was checked against). Each path is also in ``sha256``, so loading the pack checks it."""
     sources: dict[str, dict[str, str]] = field(default_factory=dict)
     """Source files by role (gpt, sovits, hubert, bert, sv): name and sha256, to bind voices to this pack."""
     profile: str = ""
@@ -224,6 +228,14 @@ def _check_schema(data: dict) -> None:
     sources = data.get("sources", {})
     if not isinstance(sources, dict) or not all(_is_str_map(v) for v in sources.values()):
         raise ValueError("sources must map roles to {name, sha256}")
+    text_data = data.get("text_data", {})
+    if not isinstance(text_data, dict):
+        raise ValueError("text_data must map roles to {path, sha256, origin}")
+    for role, entry in text_data.items():
+        if not _is_str_map(entry) or not {"path", "sha256", "origin"} <= set(entry):
+            raise ValueError(f"text_data {role!r} must be {{path, sha256, origin}} strings")
+        if data["sha256"].get(entry["path"]) != entry["sha256"]:
+            raise ValueError(f"text_data {role!r}: {entry['path']} is not in sha256 with the same hash")
     for key in ("model_version", "symbols", "profile"):
         if not isinstance(data.get(key, ""), str):
             raise ValueError(f"{key} must be a string")
@@ -238,6 +250,7 @@ def _check_paths(folder: Path, manifest: Manifest) -> None:
     out), and every file a graph or table uses is covered by a hash."""
     root = folder.resolve()
     named = [f for g in manifest.graphs for f in g.files] + list(manifest.tables.values()) + list(manifest.sha256)
+    named += [entry["path"] for entry in manifest.text_data.values()]
     for name in named:
         target = (folder / name).resolve()
         if Path(name).is_absolute() or not target.is_relative_to(root) or target == root:

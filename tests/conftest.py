@@ -24,10 +24,24 @@ def require_conformance(sub: str = "") -> Path:
             f"conformance data not found at {path}: put GPT-SoVITS conformance data in ../shared/conformance "
             "beside the checkout, or set GSV_CONFORMANCE"
         )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(message)
     return path
+
+
+def missing(message: str) -> None:
+    """A test's system package or data is missing: skip it with ``message`` (naming what to install), or fail under
+    CI=true, where .ci/run installs everything and a skip would hide a broken set-up."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_portaudio() -> None:
+    """Skip (fail under CI=true) unless sounddevice finds the PortAudio library (Debian: libportaudio2)."""
+    try:
+        import sounddevice  # noqa: F401 - it loads PortAudio on import and raises OSError without it
+    except OSError as error:
+        missing(f"PortAudio is not installed ({error}): sudo apt-get install libportaudio2")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,7 +11,7 @@ import numpy as np
 import soundfile as sf
 
 from gsv_edge.runtime.audio_out import ChunkFeeder, to_int16, write_raw, write_wav
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, require_portaudio
 
 NULL_ALSA = "pcm.!default { type null }\nctl.!default { type hw card 0 }\n"
 # Beside the default null device, a plain ALSA device that takes 48 kHz only, as a board's sound chip without
@@ -59,6 +59,7 @@ def test_close_drains_and_finishes_without_underrun():
 
 
 def test_real_stream_to_alsa_null_device(tmp_path):
+    require_portaudio()
     config = tmp_path / "asound.conf"
     config.write_text(NULL_ALSA)
     code = (

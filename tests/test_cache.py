@@ -89,7 +89,7 @@ def test_a_damaged_but_readable_table_is_built_again(cache, monkeypatch):
             np.savez(handle, **arrays)
 
     builds = []
-    monkeypatch.setattr(en_lexicon, "_packed", lambda real=en_lexicon._packed: builds.append("lexicon") or real())
+    monkeypatch.setattr(en_lexicon, "_packed", lambda *a, real=en_lexicon._packed: builds.append("lexicon") or real(*a))
     monkeypatch.setattr(
         tagger_module, "_scan_weights", lambda *a, real=tagger_module._scan_weights: builds.append("tagger") or real(*a)
     )

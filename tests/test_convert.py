@@ -145,7 +145,7 @@ def test_cli_conversion_shows_passes_and_table_and_logs_the_rest(tmp_path):
         assert noise not in result.stdout + result.stderr, noise
     # one line per pass that ran, kept, with its time
     passes = [line.split()[1] for line in result.stderr.splitlines() if line.startswith("✓ ")]
-    assert passes == ["checkpoints", "t2s", "sovits", "voice", "pack"]
+    assert passes == ["checkpoints", "t2s", "sovits", "voice", "text", "pack"]
     assert all(line.endswith(" s") for line in result.stderr.splitlines() if line.startswith("✓ "))
     # the accuracy table: one row per check, every line within 80 columns
     lines = [line for line in result.stdout.splitlines() if not line.startswith("wrote ")]  # a path may be long

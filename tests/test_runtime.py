@@ -265,9 +265,10 @@ def test_say_plays_to_the_null_sound_device(pack, clip, tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import REPO_ROOT
+    from tests.conftest import REPO_ROOT, require_portaudio
     from tests.test_audio_out import BOARD_ALSA
 
+    require_portaudio()
     voices = tmp_path / "v"
     synth = Synthesizer.load(pack, voices_dir=voices)
     save_voice(enroll_voice(synth.engine, "carol", clip, "今天天气很好", "zh"), voices)

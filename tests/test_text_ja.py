@@ -3,8 +3,9 @@
 Needs pyopenjtalk 0.4.1 and the Open JTalk dictionary 1.11 (Debian: open-jtalk-mecab-naist-jdic, or a
 folder named by OPEN_JTALK_DICT_DIR). Without them these tests skip, and fail under CI=true.
 
-Every ja clean case must match exactly, except KNOWN_DIFFERENCES, which must still differ (so a fix shows
-up as a failure here and the entry gets removed).
+Without upstream's user dictionary (the phonemize command outside a pack) every ja clean case must match exactly,
+except KNOWN_DIFFERENCES, which must still differ (so a fix shows up as a failure here and the entry gets removed).
+With it (compiled as convert compiles it for a pack) every case must match, KNOWN_DIFFERENCES included.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ import sys
 import pytest
 
 from gsv_edge.runtime.text import TextError, clean_text, ja_openjtalk, phonemize
+from gsv_edge.runtime.text.data import JA_USER_DICTIONARY, TextData, upstream_copy
 from gsv_edge.runtime.text.japanese import g2p, text_normalize
-from tests.conftest import REPO_ROOT, text_case, text_case_ids, text_cases
+from tests.conftest import REPO_ROOT, missing, text_case, text_case_ids, text_cases
 
 INSTALL = (
     "pip install pyopenjtalk==0.4.1 and apt-get install open-jtalk-mecab-naist-jdic "
     "(or point OPEN_JTALK_DICT_DIR at an Open JTalk 1.11 UTF-8 dictionary)"
 )
-# Upstream loads ja_userdic/userdict.csv (134,200 entries, mostly katakana readings of English words),
-# which gsv-edge does not ship; Open JTalk alone reads these words differently.
-_USERDIC = "upstream's ja_userdic/userdict.csv (not shipped) "
+# Upstream loads ja_userdic/userdict.csv (134,200 entries, mostly katakana readings of English words); packs
+# carry it compiled, but without it Open JTalk alone reads these words differently.
+_USERDIC = "upstream's ja_userdic/userdict.csv (not used outside a pack) "
 KNOWN_DIFFERENCES = {
     "ja-v2-027": _USERDIC + "reads Hello/NiCe as ハロー/ナイス; Open JTalk spells the letters out",
     "ja-v1-027": _USERDIC + "reads Hello/NiCe as ハロー/ナイス; Open JTalk spells the letters out",
@@ -50,9 +52,24 @@ def require_japanese() -> None:
         except TextError as error:
             message = f"Japanese front end unavailable, {error}"
     if message:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(message)
+
+
+def require_user_dictionary_source():
+    """Upstream's userdict.csv from the installed gpt-sovits-cpufast data files (skip, or fail under CI=true)."""
+    csv = upstream_copy(JA_USER_DICTIONARY)
+    if csv is None:
+        missing(f"upstream's ja_userdic/userdict.csv is not installed: pip install {JA_USER_DICTIONARY.install}")
+    return csv
+
+
+@pytest.fixture(scope="module")
+def user_dictionary(tmp_path_factory):
+    """Upstream's user dictionary compiled as convert compiles it into a pack, as the front end's data."""
+    require_japanese()
+    compiled = tmp_path_factory.mktemp("ja") / "user.dict"
+    ja_openjtalk.compile_user_dictionary(require_user_dictionary_source(), compiled)
+    return TextData({JA_USER_DICTIONARY.role: compiled})
 
 
 _cases = text_cases
@@ -100,6 +117,33 @@ def test_clean_case(case_id):
         assert _as_case(got) != expected, f"{case_id} now matches upstream: remove it from KNOWN_DIFFERENCES"
     else:
         assert _as_case(got) == expected
+
+
+@pytest.mark.parametrize("case_id", _case_ids("clean", lambda c: c["language"] == "ja"))
+def test_clean_case_with_upstreams_user_dictionary(case_id, user_dictionary):
+    case = _case(case_id)
+    got = clean_text(case["text"], "ja", case["version"], data=user_dictionary)
+    assert _as_case(got) == (case["phones"], case["phone_ids"], case["word2ph"], case["norm_text"])
+
+
+# English words inside Japanese that upstream reads through its user dictionary (userdict.csv at 48b1a01). The
+# expected phones follow from upstream's entries, not from this code: the text is lower-cased first (upstream's
+# japanese.g2p), Open JTalk turns ASCII into full-width, and the entries
+#   ｏｋ       -> オーケー, accent 0/4 (flat: the pitch rises after the first mora and does not fall)
+#   ｙｏｕｔｕｂｅ -> ユーチューブ, accent 3/5 (rises after the first mora, falls after the third, チュ)
+# give o [ o k e e and y u [ u ch u ] u b u (a long vowel repeats its vowel). です after a flat noun takes the
+# fall after で, as upstream's own case ja-v2-048 shows for こちらです (k o [ ch i r a d e ] s u). Open JTalk's
+# dictionary alone accents "ok" on its first mora (o ] o k e e) and spells "youtube" letter by letter.
+ENGLISH_IN_JAPANESE = {
+    "OKです": ["o", "[", "o", "k", "e", "e", "d", "e", "]", "s", "u"],
+    "YouTube": ["y", "u", "[", "u", "ch", "u", "]", "u", "b", "u"],
+}
+
+
+@pytest.mark.parametrize("text", sorted(ENGLISH_IN_JAPANESE))
+def test_english_words_in_japanese_read_as_upstream_reads_them(text, user_dictionary):
+    assert clean_text(text, "ja", "v2", data=user_dictionary).phones == ENGLISH_IN_JAPANESE[text]
+    assert clean_text(text, "ja", "v2").phones != ENGLISH_IN_JAPANESE[text]  # what the dictionary changes
 
 
 @needs_openjtalk

@@ -3,6 +3,11 @@
 Writes the pack's ``g2pw/`` folder: the folder's tables, ``g2pW.int8.onnx`` (an INT8 dynamic-quantized copy of
 the BERT-base sized model), the tokenizer beside it and the polyphonic dictionaries merged into one
 ``polyphonic.rep``. Checks: the INT8 model's readings of polyphone sentences against the fp32 model's.
+
+The dictionaries are ``--g2pw-dict``'s files, else the folder's, else upstream's two files among the installed
+packages (``gpt-sovits-cpufast``'s data files) when both are upstream's bytes. Each source's sha256 is compared with
+upstream's (``runtime/text/data.py``) and the manifest's ``text_data`` says which were upstream's; a file of the
+user's own is packed as given, and the report says it is not upstream's.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import numpy as np
 
 from gsv_edge.convert.passes.common import quantize_onnx
 from gsv_edge.runtime.errors import GsvEdgeError
+from gsv_edge.runtime.pack import file_sha256
+from gsv_edge.runtime.text.data import G2PW_DICTIONARIES, upstream_copy
 
 if TYPE_CHECKING:
     from gsv_edge.convert.checkpoint import SovitsCheckpoint
@@ -45,10 +52,16 @@ def run(ctx: Context) -> None:
     for name in REQUIRED_FILES:
         shutil.copyfile(source.folder / name, target / name)
     shutil.copyfile(source.tokenizer, target / TOKENIZER_FILE)
-    if source.dictionaries:
+    dictionaries = source.dictionaries or _installed_dictionaries(ctx)
+    if dictionaries:
         # later files win, as upstream reads them: one merged file keeps that order
-        merged = "".join(path.read_text(encoding="utf-8").rstrip("\n") + "\n" for path in source.dictionaries)
+        merged = "".join(path.read_text(encoding="utf-8").rstrip("\n") + "\n" for path in dictionaries)
         (target / "polyphonic.rep").write_text(merged, encoding="utf-8")
+        ctx.text_data["g2pw_dictionary"] = {
+            "path": f"{FOLDER}/polyphonic.rep",
+            "sha256": file_sha256(target / "polyphonic.rep"),
+            "origin": " + ".join(_origin(ctx, path) for path in dictionaries),
+        }
     quantize_onnx(source.model, "int8", target / "g2pW.int8.onnx")
     shipped = G2PW(target)
 
@@ -57,6 +70,29 @@ def run(ctx: Context) -> None:
     agreement = float(np.mean([a == b for a, b in zip(expected, got, strict=True)])) if expected else 1.0
     ctx.report.verify(("g2pw", "onnxruntime", "int8", "fp32"), {"readings_agreement": agreement})
     ctx.tables["g2pw"] = FOLDER
+
+
+def _installed_dictionaries(ctx: Context) -> list[Path]:
+    """Upstream's polyphonic.rep and polyphonic-fix.rep from the installed packages, when both are upstream's."""
+    found = [upstream_copy(data) for data in G2PW_DICTIONARIES]
+    if all(found):
+        return found
+    ctx.report.notes.append(
+        "no polyphonic dictionary in g2pw/: neither --g2pw-dict nor the G2PWModel folder has one, and the installed "
+        "packages hold no upstream polyphonic.rep and polyphonic-fix.rep (gpt-sovits-cpufast 0.1.0's "
+        "polyphonic-fix.rep is not upstream's); pass upstream's two files with --g2pw-dict"
+    )
+    return []
+
+
+def _origin(ctx: Context, path: Path) -> str:
+    """Upstream's file that ``path`` is byte for byte, or a note that it is the user's own."""
+    digest = file_sha256(path)
+    for data in G2PW_DICTIONARIES:
+        if digest == data.sha256:
+            return data.origin
+    ctx.report.notes.append(f"g2pW dictionary {path.name} is not upstream's (sha256 {digest[:16]}…); packed as given")
+    return f"{path.name} as given, not upstream's (sha256 {digest})"
 
 
 def source_of(options: ConvertOptions, sovits: SovitsCheckpoint):

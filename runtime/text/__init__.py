@@ -24,6 +24,7 @@ from .segment import METHODS, pre_segment
 from .symbols import SYMBOLS_V1, SYMBOLS_V2, symbols_for
 
 if TYPE_CHECKING:
+    from .data import TextData
     from .zh_g2pw import G2PW
 
 __all__ = [
@@ -94,11 +95,13 @@ def _joined_word2ph(runs: list[Run]) -> list[int] | None:
     return [n for r in runs for n in r.word2ph or []]
 
 
-def _clean_segment(text: str, mode: str, version: str, g2pw: G2PW | None) -> tuple[list[Run], str]:
+def _clean_segment(
+    text: str, mode: str, version: str, g2pw: G2PW | None, data: TextData | None
+) -> tuple[list[Run], str]:
     text = _SPACES.sub(" ", text)
     runs = []
     for lang, chunk in split_languages(text, mode):
-        cleaned = clean_text(chunk, lang, version, g2pw)
+        cleaned = clean_text(chunk, lang, version, g2pw, data)
         runs.append(Run(chunk, lang, cleaned.phones, cleaned.phone_ids, cleaned.word2ph, cleaned.norm_text))
     return runs, text
 
@@ -110,12 +113,14 @@ def phonemize(
     split: bool = True,
     method: str = "cut1",
     g2pw: G2PW | None = None,
+    data: TextData | None = None,
 ) -> list[Segment]:
     """Text -> segments with phones and ids, as upstream's ``TextPreprocessor.preprocess``.
 
     ``language`` is a UI mode (auto, zh, all_zh, ja, all_ja, en); ``split=False`` skips segmentation
     (the whole text is one segment, after collapsing repeated marks). ``g2pw``: a
-    :class:`runtime.text.zh_g2pw.G2PW` reader for Chinese polyphones (v2; None: pypinyin). Raises
+    :class:`runtime.text.zh_g2pw.G2PW` reader for Chinese polyphones (v2; None: pypinyin). ``data``: where the
+    run-time data files are (a pack's ``TextData``; None: the installed packages'). Raises
     :class:`TextError` with a one-line message for input it cannot handle.
     """
     if not isinstance(text, str):
@@ -130,9 +135,9 @@ def phonemize(
         pieces = [collapse_punctuation(text)] if text.strip() else []
     segments = []
     for piece in pieces:
-        runs, cleaned_input = _clean_segment(piece, language, version, g2pw)
+        runs, cleaned_input = _clean_segment(piece, language, version, g2pw, data)
         if sum(len(r.phones) for r in runs) < 6:
-            runs, cleaned_input = _clean_segment("." + cleaned_input, language, version, g2pw)
+            runs, cleaned_input = _clean_segment("." + cleaned_input, language, version, g2pw, data)
         norm_text = "".join(r.norm_text for r in runs)
         if not norm_text:
             continue  # upstream drops a segment whose normalised text is empty

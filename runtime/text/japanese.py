@@ -7,14 +7,16 @@ phones plus the marks ``[`` (pitch rises), ``]`` (pitch falls), ``#`` (accent-ph
 after a small punctuation map; the cleaner then turns symbols missing from the table (``#`` always,
 ``[``/``]`` in v1) into UNK.
 
-Not reproduced: upstream also loads ``ja_userdic/userdict.csv`` (about 134k katakana readings of English
-words, e.g. ``nice`` -> ナイス); without it Open JTalk reads Latin letters one by one, so English words
-inside Japanese can come out differently.
+Upstream also loads ``ja_userdic/userdict.csv`` (about 134k katakana readings of English words, e.g. ``nice`` ->
+ナイス), compiled for Open JTalk. A pack carries it compiled (``data.JA_USER_DICTIONARY``) and every Japanese run
+is read with it; outside a pack (the ``phonemize`` command) Open JTalk runs without it, reads Latin letters one by
+one, and English words inside Japanese can come out differently.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from .errors import TextError
 from .ja_openjtalk import full_context_labels
@@ -52,9 +54,9 @@ def _feature(pattern: re.Pattern, label: str) -> int:
     return -50 if match is None else int(match.group(1))  # ESPnet's "no value" marker
 
 
-def prosody_phones(text: str) -> list[str]:
+def prosody_phones(text: str, user_dictionary: Path | None = None) -> list[str]:
     """ESPnet ``pyopenjtalk_g2p_prosody`` on one run of Japanese characters (``^`` ... ``$``/``?`` included)."""
-    labels = full_context_labels(text)
+    labels = full_context_labels(text, user_dictionary)
     phones: list[str] = []
     for n, label in enumerate(labels):
         match = _P3.search(label)
@@ -93,8 +95,9 @@ def prosody_phones(text: str) -> list[str]:
     return phones
 
 
-def g2p(norm_text: str) -> list[str]:
-    """Upstream ``g2p(norm_text)`` (prosody on): phones and marks, before the UNK mapping."""
+def g2p(norm_text: str, user_dictionary: Path | None = None) -> list[str]:
+    """Upstream ``g2p(norm_text)`` (prosody on): phones and marks, before the UNK mapping; ``user_dictionary``:
+    the compiled user dictionary (upstream's ``ja_userdic``), None for Open JTalk's dictionary alone."""
     text = norm_text
     for symbol, reading in _SYMBOL_READINGS:
         text = text.replace(symbol, reading)
@@ -104,7 +107,7 @@ def g2p(norm_text: str) -> list[str]:
     phones: list[str] = []
     for i, piece in enumerate(pieces):
         if _JA_CHAR.match(piece):
-            phones += prosody_phones(piece)[1:-1]  # drop the ^ and the $/? ends
+            phones += prosody_phones(piece, user_dictionary)[1:-1]  # drop the ^ and the $/? ends
         if i < len(marks) and marks[i] != " ":  # upstream drops spaces "to avoid UNK"
             phones.append(marks[i])
     return [_MARK_MAP.get(p, p) for p in phones]
