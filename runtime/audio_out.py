@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gsv_edge.runtime.cache import write_problem
+from gsv_edge.runtime.cache import unique_partial, write_problem
 from gsv_edge.runtime.errors import GsvEdgeError
 
 
@@ -69,16 +69,16 @@ class WavWriter:
                 import soundfile as sf
 
                 self.target = target
-                self._partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                self._partial = None
                 try:
                     # Made here first, so a read-only place fails with the system's words (libsndfile says
                     # "System error."); libsndfile then writes it by path (given a Python file object, its write
                     # errors would be tracebacks printed from a C callback).
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    self._partial.open("xb").close()
+                    self._partial = unique_partial(target)
                     self._sound = sf.SoundFile(str(self._partial), "w", rate, 1, "PCM_16", format="WAV")
                 except (OSError, RuntimeError) as err:
-                    with contextlib.suppress(OSError):
+                    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no partial was made
                         self._partial.unlink(missing_ok=True)
                     raise GsvEdgeError(f"cannot write {path} ({getattr(err, 'strerror', None) or err})") from None
         if self._file is not None:

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ def replace_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     """``write(temporary path)`` in ``path``'s folder, then rename it to ``path``: a reader sees the old file or the
     whole new one, and a failure leaves nothing behind (the error is raised). Every file gsv-edge writes for good
     (voices, WAVs, cache records) goes through here."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial = unique_partial(path)
     try:
         write(partial)
         os.replace(partial, path)
@@ -37,6 +38,21 @@ def replace_atomically(path: Path, write: Callable[[Path], None]) -> Path:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
     return path
+
+
+def unique_partial(path: Path) -> Path:
+    """A new empty file beside ``path`` to write it in, hidden (``.NAME.XXXX.tmp``) and unique to this call: two
+    threads of one process (a server enrolling two voices) or two processes never share one, and it is created
+    exclusively, so nothing planted at its name is written through."""
+    while True:
+        # Not tempfile.mkstemp: it makes the file mode 600, and the file keeps that mode once renamed; this one gets
+        # the mode any new file gets (the umask's).
+        partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return partial
+        except FileExistsError:
+            continue
 
 
 def write_problem(folder: Path) -> str | None:

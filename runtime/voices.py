@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gsv_edge.runtime.cache import unique_partial
 from gsv_edge.runtime.errors import GsvEdgeError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -82,7 +83,7 @@ def save_voice(voice: Voice, folder: Path, replace: bool = False) -> Path:
     path = folder / f"{voice.name}.npz"
     metadata = json.dumps(voice.metadata(), ensure_ascii=False).encode("utf-8")
 
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial = unique_partial(path)
     try:
         with open(partial, "wb") as handle:
             np.savez(
