@@ -21,7 +21,7 @@ import numpy as np
 
 from gsv_edge.runtime.backends import Backend, open_backend
 from gsv_edge.runtime.errors import GsvEdgeError
-from gsv_edge.runtime.memory import fix_mmap_threshold, release_mapped_pages
+from gsv_edge.runtime.memory import fix_mmap_threshold, mapped_files, release_mapped_pages
 from gsv_edge.runtime.pack import GraphFile, Manifest, read_manifest
 from gsv_edge.runtime.settings import Settings
 from gsv_edge.runtime.t2s import T2SEmbeddings
@@ -57,6 +57,7 @@ class Engine:
         """The main backend: every graph the settings do not give another one."""
         self._by_graph: dict[str, Backend] = by_graph
         self._compiled: dict[str, object] = {}
+        self._blobs: dict[str, set[str]] = {}
         self._shared: dict[str, object] = {}
         self._idle_t2s: list[object] = []
         self._pool_lock = threading.Lock()
@@ -116,12 +117,15 @@ class Engine:
     def _warm_up_decoder(self) -> None:
         """Decode silence once on each window length, at load. OpenVINO repacks the decoder's weights on its
         first call (about 130 ms for the full-size model), which would otherwise delay the first audio; after that
-        it never reads the weight file it memory-mapped, so those pages are handed back to the system."""
+        it never reads the weight file it memory-mapped (or the compiled blob it read back from the cache, which
+        it maps the same way), so those pages are handed back to the system."""
         decoder, ge = self.session("sovits_dec"), np.zeros((1, self.decoder_gin()), np.float32)
         for frames in self.settings.streaming.decoder_windows:
             decoder.run(np.zeros((1, LATENT_CHANNELS, frames), np.float32), ge)
         for name in self.graph_file("sovits_dec").files:
             release_mapped_pages(self.pack / name)
+        for blob in self._blobs.get("sovits_dec", ()):  # read back from the compiled-graph cache: the same holds
+            release_mapped_pages(blob)
 
     # --- which backend, which file ------------------------------------------------------------------------
 
@@ -148,7 +152,12 @@ class Engine:
         """Graph ``name`` compiled on its backend (once per engine)."""
         if name not in self._compiled:
             threads = self.settings.runtime.vocoder_threads if name.startswith("sovits") else 0
-            self._compiled[name] = self.backend_for(name).load(self.pack / self.graph_file(name).files[0], threads)
+            backend = self.backend_for(name)
+            cache = backend.compiled_cache
+            before = mapped_files(cache) if cache else set()
+            self._compiled[name] = backend.load(self.pack / self.graph_file(name).files[0], threads)
+            # the compiled blob this graph was read back from, when it came from the cache (see _warm_up_decoder)
+            self._blobs[name] = (mapped_files(cache) - before) if cache else set()
         return self._compiled[name]
 
     def run(self, name: str, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

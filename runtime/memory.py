@@ -71,3 +71,14 @@ def release_mapped_pages(path: str | Path) -> int:
             if libc.madvise(start, end - start, mmap.MADV_DONTNEED) == 0:
                 released += end - start
     return released
+
+
+def mapped_files(folder: str | Path) -> set[str]:
+    """The files under ``folder`` this process has memory-mapped read-only (empty off Linux)."""
+    prefix = str(Path(folder).resolve()) + "/"
+    try:
+        with open("/proc/self/maps") as maps:
+            fields = [line.split(maxsplit=5) for line in maps]
+    except OSError:
+        return set()
+    return {f[5].rstrip("\n") for f in fields if len(f) == 6 and f[5].startswith(prefix)}  # 5: no file behind it

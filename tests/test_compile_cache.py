@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,26 @@ def test_a_second_load_reads_the_compiled_graphs_back(runtime_pack, own_cache):
     assert not _decoder_from_cache(runtime_pack)
     assert len(list(own_cache.iterdir())) == 1
     assert _decoder_from_cache(runtime_pack)
+
+
+def _resident_kb(path: str) -> int:
+    """Resident kB of this process's maps of ``path`` (from /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if line[:1] in "0123456789abcdef" and "-" in line.split()[0]:
+            inside = line.rstrip().endswith(path)
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_the_decoder_blob_read_back_is_not_kept_resident(runtime_pack, own_cache):
+    """OpenVINO maps the blob and copies the weights out of it; once the decoder has run, its pages go back."""
+    assert not _decoder_from_cache(runtime_pack)
+    engine = Synthesizer.load(runtime_pack).engine
+    (blob,) = engine._blobs["sovits_dec"]
+    assert Path(blob).parent == own_cache / Path(blob).parent.name
+    assert _resident_kb(blob) * 1024 < Path(blob).stat().st_size / 4
 
 
 def test_a_changed_pack_compiles_afresh(runtime_pack, own_cache, tmp_path):

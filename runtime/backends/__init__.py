@@ -35,6 +35,11 @@ class Backend:
     _engine: Any = None
     _config: Any = None
 
+    @property
+    def compiled_cache(self) -> str | None:
+        """OpenVINO's folder of compiled graphs for this pack, or None (ONNX Runtime, or caching off)."""
+        return self._config.get("CACHE_DIR") if self.name == "openvino" else None
+
     def load(self, path: Path, threads: int = 0):
         """Compile one graph; ``threads`` > 0 overrides the settings' thread count for this graph alone."""
         if self.name == "openvino":
