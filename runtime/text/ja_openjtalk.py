@@ -74,7 +74,7 @@ def compile_user_dictionary(csv: Path, output: Path) -> None:
     except ImportError as error:
         raise TextError(f"ja: pyopenjtalk is not installed ({error}): pip install 'gsv-edge[ja]'") from None
     try:
-        with _quiet_stdout():
+        with _silenced(1):
             pyopenjtalk.mecab_dict_index(str(csv), str(output), dn_mecab=os.fsencode(folder))
     except (RuntimeError, FileNotFoundError) as error:
         raise TextError(f"ja: could not compile the user dictionary {csv} ({error})") from None
@@ -94,41 +94,29 @@ def full_context_labels(text: str, user_dictionary: Path | None = None) -> list[
         )
     # its methods hold a class-wide lock, so threads may share it
     engine = _engine(str(user_dictionary) if user_dictionary else None)
-    with _quiet_stderr():
+    with _silenced(2):
         return engine.make_label(engine.run_frontend(text))
 
 
-_stderr_lock = threading.Lock()
+_fd_lock = threading.Lock()
 
 
 @contextmanager
-def _quiet_stdout():
-    """MeCab's dictionary compiler prints its progress ("reading ...", "done!") straight to file descriptor 1,
-    which would end up inside convert's output. Silence fd 1 meanwhile."""
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-@contextmanager
-def _quiet_stderr():
-    """Open JTalk prints C-level warnings (e.g. "No phoneme." for a lone ー) straight to file descriptor 2;
-    upstream shows them, but they are not errors and would litter `gsv-edge say`. Silence fd 2 meanwhile."""
-    with _stderr_lock:
+def _silenced(fd: int):
+    """Point file descriptor ``fd`` at /dev/null meanwhile: MeCab's dictionary compiler prints its progress
+    ("reading ...", "done!") straight to fd 1, which would end up inside convert's output, and Open JTalk prints
+    C-level warnings (e.g. "No phoneme." for a lone ー) straight to fd 2; upstream shows them, but they are not
+    errors and would litter `gsv-edge say`. One lock: the swap is process-wide."""
+    with _fd_lock:
         try:
-            saved = os.dup(2)
-        except OSError:  # no stderr at all
+            saved = os.dup(fd)
+        except OSError:  # no such stream at all
             yield
             return
         try:
             with open(os.devnull, "wb") as null:
-                os.dup2(null.fileno(), 2)
+                os.dup2(null.fileno(), fd)
             yield
         finally:
-            os.dup2(saved, 2)
+            os.dup2(saved, fd)
             os.close(saved)
