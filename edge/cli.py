@@ -187,7 +187,8 @@ def say(
 
 def _text_lines(text: str | None):
     """The argument, or stdin line by line as each line arrives (so `llm | gsv-edge say` speaks while the text
-    is still coming); blank lines are passed over. Input that is not text is refused by name."""
+    is still coming); blank lines are passed over. Input that is not text is refused by name (stdin is read as
+    bytes and decoded here: Python's own decoding would end in a traceback)."""
     if text is not None:
         yield _checked_text(text, "the text")
         return
@@ -417,7 +418,7 @@ def phonemize(
     if g2pw is None and (bert_tokenizer is not None or g2pw_dict):
         raise GsvEdgeError("--bert-tokenizer and --g2pw-dict only apply with --g2pw DIR; add it or drop them")
     if text is None:
-        text = sys.stdin.read()
+        text = "\n".join(_text_lines(None))  # stdin, checked as say checks it
     try:
         reader = _g2pw_reader(g2pw, bert_tokenizer, g2pw_dict)
         if no_split:

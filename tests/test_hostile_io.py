@@ -165,6 +165,8 @@ def test_binary_junk_on_stdin_is_named(voiced, tmp_path):  # noqa: F811
     assert_one_line_error(as_text(run(*args, stdin=junk)), "not UTF-8")
     assert_one_line_error(as_text(run(*args, stdin=b"hello \x00\x01\x02 there\n")), "control character")
     assert not (tmp_path / "x.wav").exists()
+    # phonemize reads stdin the same way (the fuzz suite found it ending in a UnicodeDecodeError traceback)
+    assert_one_line_error(as_text(run("phonemize", "--lang", "zh", stdin=b"\xff\xfe\x00junk")), "not UTF-8")
 
 
 def test_stdin_lines_of_only_punctuation_are_passed_over(voiced, tmp_path):  # noqa: F811
