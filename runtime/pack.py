@@ -243,6 +243,13 @@ def _check_schema(data: dict) -> None:
         raise ValueError("symbols must be v1 or v2")
     if not isinstance(data.get("sample_rate"), int) or not isinstance(data.get("gpt"), dict):
         raise ValueError("sample_rate must be an integer and gpt an object")
+    if any(isinstance(g, dict) and g.get("name") == "bert" for g in data["graphs"]) and "bert_tokenizer" not in (
+        data.get("tables") or {}
+    ):
+        raise ValueError("a pack with a bert graph needs tables.bert_tokenizer")
+    top_k = data["gpt"].get("top_k", 15)  # the one GPT setting the runtime reads (the model's default top-k)
+    if type(top_k) is not int or not 1 <= top_k <= 1025:
+        raise ValueError(f"gpt.top_k must be an integer of 1-1025, not {top_k!r}")
 
 
 def _check_paths(folder: Path, manifest: Manifest) -> None:

@@ -166,7 +166,7 @@ class SpeechStream:
 
     def _sampling(self, segment: Segment) -> SamplingOptions:
         options = self.options
-        top_k = options.top_k or int(self.engine.manifest.gpt.get("top_k", 15))
+        top_k = options.top_k or self.engine.manifest.gpt.get("top_k", 15)  # checked with the manifest
         sampling = SamplingOptions(top_k=top_k, top_p=options.top_p, temperature=options.temperature,
                                    repetition_penalty=options.repetition_penalty)  # fmt: skip
         if options.fixed_length is not None:
