@@ -195,7 +195,10 @@ def mutate_voice(data, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
                 changed.flat[data.draw(st.integers(0, value.size - 1), label="at")] = extreme
             arrays[key] = changed
         elif "metadata" in arrays:
-            meta = json.loads(arrays["metadata"].tobytes())
+            try:  # an earlier edit of this example may have made it no JSON at all: nothing to edit then
+                meta = json.loads(arrays["metadata"].tobytes())
+            except ValueError:
+                continue
             arrays["metadata"] = np.frombuffer(json.dumps(mutate_json(data, meta)).encode(), np.uint8)
     return arrays
 
