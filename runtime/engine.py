@@ -23,8 +23,9 @@ from gsv_edge.runtime.backends import Backend, open_backend
 from gsv_edge.runtime.errors import GsvEdgeError
 from gsv_edge.runtime.memory import fix_mmap_threshold, mapped_files, release_mapped_pages
 from gsv_edge.runtime.pack import GraphFile, Manifest, read_manifest
+from gsv_edge.runtime.sampling import SamplingOptions
 from gsv_edge.runtime.settings import Settings
-from gsv_edge.runtime.t2s import T2SEmbeddings
+from gsv_edge.runtime.t2s import Generation, T2SEmbeddings, decode_tokens
 from gsv_edge.runtime.vocoder import LATENT_CHANNELS
 
 # When a pack holds several precisions of a graph, run the most compressed one (the profile chose them).
@@ -184,6 +185,20 @@ class Engine:
         finally:
             with self._pool_lock:
                 self._idle_t2s.append(raw)
+
+    def generate_tokens(
+        self,
+        phone_ids: np.ndarray,
+        bert: np.ndarray,
+        prompt: np.ndarray,
+        options: SamplingOptions,
+        seed: int | None,
+        result: Generation | None = None,
+    ) -> Iterator[int]:
+        """One segment's semantic tokens, each yielded as soon as it is sampled (``runtime.t2s.decode_tokens``), on a
+        GPT session borrowed for the segment. Closing the generator early hands the session back at once."""
+        with self.t2s_session() as t2s:
+            yield from decode_tokens(t2s, self.embeddings, phone_ids, bert, prompt, options, seed, result)
 
     def instrument(self, wrap: Wrap | None) -> None:
         """For benchmarks and tests: every session handed out from now on is ``wrap(graph name, session)``

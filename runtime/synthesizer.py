@@ -31,7 +31,6 @@ from gsv_edge.runtime.front_end import FrontEnd
 from gsv_edge.runtime.sampling import SamplingOptions
 from gsv_edge.runtime.settings import Settings
 from gsv_edge.runtime.streaming import SegmentStreamer
-from gsv_edge.runtime.t2s import decode_tokens
 from gsv_edge.runtime.text import Segment
 from gsv_edge.runtime.text.symbols import symbols_for
 from gsv_edge.runtime.vocoder import SAMPLE_RATE, decode_whole
@@ -127,9 +126,10 @@ class _SegmentSeeds:
 class SpeechStream:
     """One utterance being spoken: iterate it for ``AudioChunk``s, or call ``whole()`` once.
 
-    It owns what is per utterance: a GPT session borrowed from the engine (its KV cache) while it runs, its seeds,
-    its place in the text, the tokens made so far (``tokens``). ``cancel()`` (from any thread) stops it at the next
-    GPT step; ``close()`` hands its session back (a ``with`` block does that too).
+    It owns what is per utterance: its seeds, its place in the text, the tokens made so far (``tokens``), and while a
+    segment's tokens are being made, a GPT session borrowed from the engine or a row of its batch (the KV cache).
+    ``cancel()`` (from any thread) stops it at the next GPT step; ``close()`` hands the session or row back (a
+    ``with`` block does that too).
     """
 
     def __init__(self, synth: Synthesizer, segments: list[Segment], voice: Voice, options: SpeechOptions):
@@ -174,10 +174,11 @@ class SpeechStream:
             sampling = dataclasses.replace(sampling, max_steps=length, eos_ban_steps=length)
         return sampling
 
-    def _token_events(self, t2s) -> Iterator[tuple[str, object]]:
+    def _token_events(self) -> Iterator[tuple[str, object]]:
         """("segment", (index, noise seed)), then ("token", id) as each is sampled, then ("end", None), per
-        segment; BERT runs just before its own segment, so the first one does not wait for the others."""
-        seeds, voice, embeddings = _SegmentSeeds(self.options.seed), self.voice, self.engine.embeddings
+        segment; BERT runs just before its own segment, so the first one does not wait for the others. The
+        engine makes the tokens (``Engine.generate_tokens``: alone, or batched with other streams')."""
+        seeds, voice = _SegmentSeeds(self.options.seed), self.voice
         for index, segment in enumerate(self.segments):
             ar_seed, noise_seed = seeds.next()
             bert = self.front_end.bert(segment)
@@ -186,13 +187,16 @@ class SpeechStream:
             made: list[int] = []
             self.tokens.append(made)
             yield "segment", (index, noise_seed)
-            for token in decode_tokens(
-                t2s, embeddings, phones, features, voice.prompt_tokens, self._sampling(segment), ar_seed
-            ):
-                if self.cancelled:
-                    return
-                made.append(token)
-                yield "token", token
+            tokens = self.engine.generate_tokens(phones, features, voice.prompt_tokens, self._sampling(segment),
+                                                 ar_seed)  # fmt: skip
+            try:
+                for token in tokens:
+                    if self.cancelled:
+                        return
+                    made.append(token)
+                    yield "token", token
+            finally:
+                tokens.close()  # hands the GPT session (or the batch row) back at once, however this ends
             yield "end", None
 
     # --- streamed ------------------------------------------------------------------------------------------
@@ -206,29 +210,28 @@ class SpeechStream:
         plan, options = self.engine.settings.streaming, self.options
         encoder, decoder = self.engine.session("sovits_enc"), self.engine.session("sovits_dec")
         pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
-        with self.engine.t2s_session() as t2s:
-            events = self._token_events(t2s)
-            if plan.overlap:
-                events = _in_worker_thread(events)
-            try:
-                streamer, index = None, 0
-                for kind, value in events:
-                    if kind == "segment":
-                        index, noise_seed = value
-                        streamer = SegmentStreamer(
-                            encoder, decoder, self.segments[index].phone_ids, self.voice.ge, plan,
-                            noise_scale=options.noise_scale, speed=options.speed,
-                            rng=np.random.default_rng(noise_seed),
-                        )  # fmt: skip
-                        continue
-                    samples = streamer.push(value) if kind == "token" else streamer.finish()
-                    text = self.segments[index].text
-                    if len(samples):
-                        yield AudioChunk(np.clip(samples, -1.0, 1.0), SAMPLE_RATE, index, text)
-                    if kind == "end" and streamer.tokens:
-                        yield AudioChunk(pause, SAMPLE_RATE, index, text, pause=True)
-            finally:
-                events.close()
+        events = self._token_events()
+        if plan.overlap:
+            events = _in_worker_thread(events)
+        try:
+            streamer, index = None, 0
+            for kind, value in events:
+                if kind == "segment":
+                    index, noise_seed = value
+                    streamer = SegmentStreamer(
+                        encoder, decoder, self.segments[index].phone_ids, self.voice.ge, plan,
+                        noise_scale=options.noise_scale, speed=options.speed,
+                        rng=np.random.default_rng(noise_seed),
+                    )  # fmt: skip
+                    continue
+                samples = streamer.push(value) if kind == "token" else streamer.finish()
+                text = self.segments[index].text
+                if len(samples):
+                    yield AudioChunk(np.clip(samples, -1.0, 1.0), SAMPLE_RATE, index, text)
+                if kind == "end" and streamer.tokens:
+                    yield AudioChunk(pause, SAMPLE_RATE, index, text, pause=True)
+        finally:
+            events.close()
 
     # --- whole ---------------------------------------------------------------------------------------------
 
@@ -244,9 +247,9 @@ class SpeechStream:
         options, windows = self.options, self.engine.settings.streaming.decoder_windows
         encoder, decoder = self.engine.session("sovits_enc"), self.engine.session("sovits_dec")
         pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
-        with self.engine.t2s_session() as t2s:
-            noise_seed = 0
-            for kind, value in self._token_events(t2s):
+        noise_seed, events = 0, self._token_events()
+        try:
+            for kind, value in events:
                 if kind == "segment":
                     index, noise_seed = value
                 if kind != "end" or self.cancelled:
@@ -264,6 +267,8 @@ class SpeechStream:
                 peak = float(np.abs(audio).max()) if len(audio) else 0.0
                 yield AudioChunk(audio / peak if peak > 1 else audio, SAMPLE_RATE, index, segment.text)
                 yield AudioChunk(pause, SAMPLE_RATE, index, segment.text, pause=True)
+        finally:
+            events.close()  # the segment's GPT session (or batch row) is handed back at once
 
 
 def _in_worker_thread(events: Iterator) -> Iterator:
