@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: setup test check-arm64 demo bench serve-latency lint clean
+.PHONY: setup test soak-ci soak check-arm64 demo bench bench-serve serve-latency lint clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,14 @@ $(STAMP): pyproject.toml Makefile
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Minutes of mixed concurrent load on a real server (tests/test_soak.py): about 3 minutes on the tiny conformance
+# model in CI; 30 minutes on the full-size demo pack.
+soak-ci: setup
+	GSV_SOAK_SECONDS=$${GSV_SOAK_SECONDS:-180} $(BIN)/python -m pytest -q -s -m soak tests/test_soak.py
+
+soak: setup $(DEMO_PACK)/manifest.json
+	GSV_SOAK_SECONDS=$${GSV_SOAK_SECONDS:-1800} GSV_SOAK_PACK=$(DEMO_PACK) $(BIN)/python -m pytest -q -s -m soak tests/test_soak.py
 
 lint: setup
 	$(BIN)/ruff check gsv_edge edge convert runtime tests scripts
@@ -63,6 +71,10 @@ bench: setup $(DEMO_PACK)/manifest.json
 # First audio through `gsv-edge serve` on the demo pack: Wyoming synthesize -> first chunk, HTTP -> first bytes.
 serve-latency: setup $(DEMO_PACK)/manifest.json
 	$(BIN)/python -m gsv_edge.edge.serve.latency --pack $(DEMO_PACK)
+
+# The server under load on the demo pack: 1, 2, 4 and 8 concurrent HTTP clients, batching on and off, interleaved.
+bench-serve: setup $(DEMO_PACK)/manifest.json
+	$(BIN)/gsv-edge bench-serve --pack $(DEMO_PACK)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) demo.wav .pytest_cache .ruff_cache

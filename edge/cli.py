@@ -336,6 +336,13 @@ def serve(
     fixed_tokens: Annotated[
         int | None, typer.Option(hidden=True, help="For tests and benchmarks only: tokens per segment.")
     ] = None,
+    batching: Annotated[
+        bool,
+        typer.Option(
+            "--batching/--no-batching",
+            help="Advance every stream's GPT decode step in one batched call (needs the GPT on onnxruntime).",
+        ),
+    ] = True,
 ) -> None:
     """Serve voices to Home Assistant (Wyoming) and OpenAI-style clients (HTTP), with Prometheus metrics."""
     from gsv_edge.edge.serve.main import ServeConfig, run
@@ -343,7 +350,7 @@ def serve(
     off = ("off", "")
     run(ServeConfig(
         pack, voices, profile, backend, None if http in off else http, None if wyoming in off else wyoming,
-        api_key, no_auth, max_streams, queue, deadline, drain_timeout, zeroconf, fixed_tokens,
+        api_key, no_auth, max_streams, queue, deadline, drain_timeout, zeroconf, fixed_tokens, batching,
     ))  # fmt: skip
 
 
@@ -453,6 +460,42 @@ def _g2pw_reader(folder: Path | None, tokenizer: Path | None, dictionaries: list
     from gsv_edge.runtime.text.zh_g2pw import G2PW
 
     return G2PW(folder, tokenizer, dictionaries or None)
+
+
+@app.command("bench-serve")
+def bench_serve(
+    pack: PackOption,
+    voice: Annotated[str | None, typer.Option(help="An enrolled voice (default: a stand-in voice).")] = None,
+    voices: VoicesOption = None,
+    levels: Annotated[str, typer.Option(help="Concurrent clients per level, comma-separated.")] = "1,2,4,8",
+    requests: Annotated[int, typer.Option(help="Requests per level (at least one per client).")] = 8,
+    batching: Annotated[str, typer.Option(help="both (interleaved), on or off: which servers to measure.")] = "both",
+    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object: {"levels": [...]}.')] = False,
+) -> None:
+    """Load-test `gsv-edge serve` on a pack: concurrent HTTP clients, batching on and off, interleaved."""
+    from gsv_edge.edge.serve.bench_serve import measure, summary_lines
+    from gsv_edge.runtime.pack import read_manifest
+
+    read_manifest(pack)
+    try:
+        counts = tuple(int(part) for part in levels.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise GsvEdgeError(f"--levels {levels!r}: use positive integers separated by commas, e.g. 1,2,4,8")
+    if requests < 1:
+        raise GsvEdgeError(f"--requests {requests}: use at least 1")
+    setups = {"both": (True, False), "on": (True,), "off": (False,)}.get(batching)
+    if setups is None:
+        raise GsvEdgeError(f"--batching {batching!r}: choose both, on or off")
+    if voice is not None and voices is None:
+        voices = pack / "voices"
+    result = measure(pack, voice, voices, counts, requests, setups)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    for line in summary_lines(result):
+        typer.echo(line)
 
 
 @app.command("bench-text")

@@ -46,6 +46,8 @@ class ServeConfig:
     zeroconf: str | None = None
     fixed_tokens: int | None = None
     """For tests and benchmarks only: decode exactly this many tokens per segment."""
+    batching: bool = True
+    """Every stream's GPT decode steps in one batched call (``Engine.enable_batching``)."""
 
 
 def parse_http(spec: str) -> tuple[str, int]:
@@ -134,6 +136,10 @@ def run(config: ServeConfig) -> None:
     settings = load_profile(config.profile).settings if config.profile else None
     voices = config.voices or config.pack / "voices"
     synth = Synthesizer.load(config.pack, settings=settings, backend=config.backend, voices_dir=voices)
+    if config.batching:
+        problem = synth.engine.enable_batching()
+        if problem:
+            LOG.warning("no batching: %s; each stream runs its own GPT steps", problem)
     from gsv_edge.edge.serve.service import warm_up
 
     warm_up(synth)
@@ -155,8 +161,9 @@ async def _serve(synth, config: ServeConfig) -> None:
     announced = await _announce(config) if config.zeroconf is not None else None
     where = [f"http://{config.http}" if http else None, config.wyoming if wyoming else None]
     LOG.info(
-        "serving %s on %s: %d voices, %d streams at once, %d may wait; ready",
-        config.pack, ", ".join(w for w in where if w), len(service.voices()), limits.max_streams, limits.queue,
+        "serving %s on %s: %d voices, %d streams at once (GPT steps %s), %d may wait; ready",
+        config.pack, ", ".join(w for w in where if w), len(service.voices()), limits.max_streams,
+        "batched" if synth.engine.batcher is not None else "per stream", limits.queue,
     )  # fmt: skip
     waits = [asyncio.ensure_future(stop.wait())] + ([http[1]] if http else [])
     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)  # a signal, or the HTTP server failed

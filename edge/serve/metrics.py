@@ -72,7 +72,7 @@ class Metrics:
             "gsv_requests_waiting", "Requests waiting in the queue for a free stream.", registry=registry
         )
         self.gpt_batch_size = Gauge(
-            "gsv_gpt_batch_size", "Rows in the latest GPT graph call (1 while each stream runs its own steps).",
+            "gsv_gpt_batch_size", "Streams advanced by the latest GPT graph call (1 without batching).",
             registry=registry,
         )  # fmt: skip
         self.audio_seconds = Counter("gsv_audio_seconds", "Seconds of audio produced.", registry=registry)
@@ -110,10 +110,17 @@ class _TimedSession:
         finally:
             self._histogram.observe(time.perf_counter() - start)
             if self._batch_gauge is not None:
-                self._batch_gauge.set(1)  # each stream runs its own GPT calls, one row each (no batching yet)
+                self._batch_gauge.set(_rows_in_call(args))
 
     def __getattr__(self, name):  # reset() and whatever else the runtime asks of a session
         return getattr(self._session, name)
+
+
+def _rows_in_call(args: tuple) -> int:
+    """Streams a GPT call advanced: the batch of ``x`` in an ONNX Runtime feed (the batched GPT calls its graph
+    as ``run(outputs, feed)``), else one (a stream's own session: ``run(rows, mask)``)."""
+    feed = args[1] if len(args) > 1 and isinstance(args[1], dict) else None
+    return int(feed["x"].shape[0]) if feed is not None and "x" in feed else 1
 
 
 def package_version() -> str:

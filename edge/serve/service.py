@@ -16,8 +16,11 @@ What it does for every request, whatever protocol asked:
 - **Accounting.** Metrics (``metrics.Metrics``) and one structured log line per request.
 
 Below the seam: a ``Runner`` turns an open ``SpeechStream`` into chunks. ``ThreadRunner`` speaks each stream in a
-worker thread of its own (the runtime's graphs are shared and its per-stream state is the stream's own, so this is
-correct; it does not batch). A batched scheduler can replace it without touching anything above.
+worker thread of its own (the runtime's graphs are shared and its per-stream state is the stream's own). Under it,
+the engine batches: with ``Engine.enable_batching`` (``gsv-edge serve`` turns it on unless ``--no-batching``) the
+GPT decode steps of all streams run as one call per step (``runtime.batching``), and every graph call waits its
+turn earliest deadline first, so a new stream's first audio goes ahead of older streams' later windows
+(``runtime.scheduling``).
 """
 
 from __future__ import annotations
