@@ -23,7 +23,10 @@ def test_bundled_profiles():
     assert rpi4.convert.t2s_weight_format == "int4"
     assert rpi4.settings.runtime.inference_precision == "f32"
     assert (rpi4.settings.streaming.first_chunk_tokens, rpi4.settings.streaming.chunk_tokens) == (8, 32)
-    assert rpi4.settings.streaming.decoder_windows == (96,)
+    assert rpi4.settings.streaming.decoder_windows == (48,)
+    # a 48-frame window keeps 12 new tokens beside its context: the chunks after the first come in whole windows
+    assert rpi4.settings.streaming.tokens_per_window == 12
+    assert [rpi4.settings.streaming.next_chunk(n) for n in (8, 12, 24)] == [12, 24, 24]
     # what a profile leaves out is the one default
     assert rpi4.settings.streaming.lookahead_tokens == StreamingSettings().lookahead_tokens == 8
     assert load_profile("laptop").settings == Settings()
