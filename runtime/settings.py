@@ -142,7 +142,8 @@ _RULES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
         f"a list of frame counts above {2 * DECODER_CONTEXT_FRAMES}, e.g. [96]",
     ),
 }
-_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+               tuple[str, ...]: "a string or a list of strings"}  # fmt: skip
 
 
 def from_table(kind: type, table: Any, section: str, where: str):
@@ -168,6 +169,9 @@ def _checked(hint, value: Any, label: str, rule) -> Any:
     elif hint == tuple[int, ...]:
         ok = isinstance(value, list | tuple) and all(type(v) is int for v in value)
         value = tuple(value) if ok else value  # sorted by StreamingSettings itself
+    elif hint == tuple[str, ...]:
+        ok = isinstance(value, list | tuple) and all(type(v) is str for v in value)
+        value = tuple(value) if ok else value
     else:
         ok = type(value) is hint  # bool is not an int here, nor an int a bool
     if not ok or (rule is not None and not rule[0](value)):
