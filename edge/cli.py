@@ -376,13 +376,23 @@ def demo_model(
     voice_assets: Annotated[
         bool, typer.Option("--voice-assets", help="Also write a small random HuBERT and a reference clip.")
     ] = False,
+    bert: Annotated[
+        bool,
+        typer.Option(
+            "--bert",
+            help="Also write a random chinese-roberta-wwm-ext-large folder (full size: 24 layers, hidden 1024; "
+            "--size tiny: 3 layers) for convert --bert.",
+        ),
+    ] = False,
 ) -> None:
     """Write a seeded random GPT-SoVITS model in the official file formats (for demos and tests).
 
     Its weights are random: it shows the pipeline and its speed, not a voice."""
     from gsv_edge.convert.demo_model import write_demo_model
 
-    written = write_demo_model(output, version=version, size=size, seed=seed, force=force, voice_assets=voice_assets)
+    written = write_demo_model(
+        output, version=version, size=size, seed=seed, force=force, voice_assets=voice_assets, bert=bert
+    )
     for path in written:
         typer.echo(f"wrote {path}")
 
