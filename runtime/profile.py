@@ -44,7 +44,7 @@ class ConvertSettings:
     t2s_min_top1: float = 0.9
     """Gate: teacher-forced top-1 agreement with the fp32 GPT a format must reach. Sampling draws from the top-k,
     so an argmax that moves among close logits is tolerable; one that moves on most steps is another model."""
-    t2s_min_cosine: float = 0.995
+    t2s_min_cosine: float = 0.99
     """Gate: mean cosine of a format's logits with the fp32 GPT's."""
     sovits_min_snr_db: float = 20.0
     """Gate: SNR (dB) of a format's audio against the fp32 SoVITS pair's (20 dB: the error is a tenth of the
