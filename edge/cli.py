@@ -507,13 +507,18 @@ def convert(
         str, typer.Option(help="Device profile: rpi4, rpi5, nuc, laptop, or a path to your own .toml.")
     ] = "laptop",
     weight_format: Annotated[
-        str | None, typer.Option("--weight-format", help="Override the GPT weights: int8, int4, fp16 or fp32.")
+        str | None,
+        typer.Option(
+            "--weight-format",
+            help="Force the GPT weights: int8, int4, fp16 or fp32, instead of the profile's list and its quality gate.",
+        ),
     ] = None,
     sovits_format: Annotated[
         str | None,
         typer.Option(
             "--sovits-format",
-            help="Override the SoVITS weights: fp16, int8 or fp32 (fp32 keeps the ONNX encoder fp32 too).",
+            help="Force the SoVITS weights: fp16, int8 or fp32, instead of the profile's list and its quality gate "
+            "(fp32 keeps the ONNX encoder fp32 too).",
         ),
     ] = None,
     hubert: Annotated[
