@@ -4,9 +4,10 @@
     engine = Engine.open(pack, settings=load_profile("rpi4").settings, backend="onnxruntime")
 
 Each graph is compiled once per process and shared. The SoVITS encoder and decoder sessions are shared by every
-stream (one call at a time each: an OpenVINO infer request is not reentrant); each stream borrows a GPT session of
-its own (``t2s_session``), because that holds the stream's KV cache. Nothing above this module knows which engine
-runs a graph.
+stream (one call at a time each: an OpenVINO infer request is not reentrant; whose call goes next is decided by
+``compute_lock``, see ``runtime.scheduling``); each stream borrows a GPT session of its own (``t2s_session``),
+because that holds the stream's KV cache, unless ``enable_batching`` has put every stream's decode steps into one
+batched call (``runtime.batching``). Nothing above this module knows which engine runs a graph.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gsv_edge.runtime.errors import GsvEdgeError
 from gsv_edge.runtime.memory import fix_mmap_threshold, mapped_files, release_mapped_pages
 from gsv_edge.runtime.pack import GraphFile, Manifest, read_manifest
 from gsv_edge.runtime.sampling import SamplingOptions
+from gsv_edge.runtime.scheduling import ComputeLock, StreamClock
 from gsv_edge.runtime.settings import Settings
 from gsv_edge.runtime.t2s import Generation, T2SEmbeddings, decode_tokens
 from gsv_edge.runtime.vocoder import LATENT_CHANNELS
@@ -62,7 +64,12 @@ class Engine:
         self._shared: dict[str, object] = {}
         self._idle_t2s: list[object] = []
         self._pool_lock = threading.Lock()
+        self._run_locks: dict[str, threading.Lock] = {}
         self._wrap: Wrap | None = None
+        self._batcher = None
+        self.compute_lock = ComputeLock()
+        """Vocoder calls of all streams take turns here, earliest deadline first (and the batched GPT's steps too,
+        when the GPT and the vocoder share the cores: ``runtime.scheduling``)."""
         if "t2s_embeddings" not in manifest.tables:
             raise GsvEdgeError(f"{pack}: the manifest names no t2s_embeddings table; convert the model again")
         with np.load(pack / manifest.tables["t2s_embeddings"], allow_pickle=False) as tables:
@@ -162,8 +169,13 @@ class Engine:
         return self._compiled[name]
 
     def run(self, name: str, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """One call of a plain graph (hubert, ref_enc, sv, bert): named inputs → named outputs."""
-        return self.backend_for(name).run(self.compiled(name), feed)
+        """One call of a plain graph (hubert, ref_enc, sv, bert): named inputs → named outputs. One call at a time
+        per graph: an OpenVINO compiled model called directly uses one infer request, which is not reentrant
+        (two streams' BERT calls at once fail with "Infer Request is busy")."""
+        with self._pool_lock:
+            lock = self._run_locks.setdefault(name, threading.Lock())
+        with lock:
+            return self.backend_for(name).run(self.compiled(name), feed)
 
     def session(self, name: str):
         """The shared session of sovits_enc or sovits_dec (see the module's note)."""
@@ -194,16 +206,63 @@ class Engine:
         options: SamplingOptions,
         seed: int | None,
         result: Generation | None = None,
+        clock: StreamClock | None = None,
     ) -> Iterator[int]:
-        """One segment's semantic tokens, each yielded as soon as it is sampled (``runtime.t2s.decode_tokens``), on a
-        GPT session borrowed for the segment. Closing the generator early hands the session back at once."""
+        """One segment's semantic tokens, each yielded as soon as it is sampled (``runtime.t2s.decode_tokens``): in
+        the batch when batching is on (``clock``: the stream's, for scheduling and cancellation), else on a GPT
+        session borrowed for the segment. Closing the generator early hands the session or the row back at once."""
+        if self._batcher is not None:
+            yield from self._batcher.generate(phone_ids, bert, prompt, options, seed, result, clock)
+            return
         with self.t2s_session() as t2s:
             yield from decode_tokens(t2s, self.embeddings, phone_ids, bert, prompt, options, seed, result)
 
     def instrument(self, wrap: Wrap | None) -> None:
         """For benchmarks and tests: every session handed out from now on is ``wrap(graph name, session)``
-        (timing calls, counting them, or failing on purpose); ``None`` switches it off."""
+        (timing calls, counting them, or failing on purpose), and so is the batched GPT's; ``None`` switches it
+        off."""
         self._wrap = wrap
+        if self._batcher is not None:
+            raw = self.compiled("t2s")
+            self._batcher.session = wrap("t2s", raw) if wrap else raw
+
+    # --- batching -----------------------------------------------------------------------------------------
+
+    def batching_problem(self) -> str | None:
+        """Why this engine cannot batch the GPT's decode steps across streams, or None when it can."""
+        backend = self.backend_for("t2s").name
+        if backend != "onnxruntime":
+            return (f"the GPT runs on {backend}, whose stateful graph holds one stream per call; batching needs the "
+                    "GPT on onnxruntime (runtime.t2s_backend)")  # fmt: skip
+        shape = self.compiled("t2s").get_inputs()[2].shape
+        if isinstance(shape[0], int):
+            return "the pack's GPT graph has no batch axis (converted by an older gsv-edge); convert the model again"
+        return None
+
+    def enable_batching(self) -> str | None:
+        """Put every stream's GPT decode steps into one batched call from now on; the reason when it cannot be
+        done (then each stream keeps a GPT session of its own). The batched steps take ``compute_lock`` unless
+        the settings overlap the GPT with the vocoder (cores to spare)."""
+        from gsv_edge.runtime.batching import BatchedT2S
+
+        problem = self.batching_problem()
+        if problem is None and self._batcher is None:
+            lock = None if self.settings.streaming.overlap else self.compute_lock
+            raw = self.compiled("t2s")
+            self._batcher = BatchedT2S(self._wrap("t2s", raw) if self._wrap else raw, self.embeddings, lock)
+        return problem
+
+    @property
+    def batcher(self):
+        """The batched GPT (``runtime.batching.BatchedT2S``), or None when each stream has a session of its own."""
+        return self._batcher
+
+    def disable_batching(self) -> None:
+        """Back to a GPT session per stream: the batched GPT's worker stops (streams still in it end with an
+        error)."""
+        if self._batcher is not None:
+            self._batcher.close()
+            self._batcher = None
 
     def decoder_gin(self) -> int:
         """Width of the speaker vector ``ge`` the SoVITS decoder takes (512 for v1/v2, 1024 for v2Pro)."""

@@ -10,6 +10,8 @@ import mmap
 import sys
 from pathlib import Path
 
+import numpy as np
+
 _M_MMAP_THRESHOLD = -3  # mallopt parameter number in glibc's malloc.h
 
 
@@ -82,3 +84,24 @@ def mapped_files(folder: str | Path) -> set[str]:
     except OSError:
         return set()
     return {f[5].rstrip("\n") for f in fields if len(f) == 6 and f[5].startswith(prefix)}  # 5: no file behind it
+
+
+def resident_bytes(address: int, length: int) -> int | None:
+    """Bytes of the memory at ``address`` .. ``address + length`` that are resident now and the process's own
+    (whole pages it touches), from /proc/self/pagemap; None where there is no pagemap (not Linux). Each page has
+    one 8-byte entry: bit 63 "present", bit 56 "mapped by this process alone" (both readable without privileges,
+    unlike the frame numbers). A page only read so far maps the kernel's shared zero page: present, not the
+    process's own, and not in its RSS, so it is not counted."""
+    pagemap = Path("/proc/self/pagemap")
+    if length <= 0:
+        return 0
+    if not pagemap.exists():
+        return None
+    page = mmap.PAGESIZE
+    start, end = address // page, -(-(address + length) // page)
+    with open(pagemap, "rb") as entries:
+        entries.seek(start * 8)
+        raw = entries.read((end - start) * 8)
+    entry = np.frombuffer(raw, np.uint64)
+    owned = ((entry >> np.uint64(63)) & (entry >> np.uint64(56))) & np.uint64(1)
+    return int(owned.sum()) * page

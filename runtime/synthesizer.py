@@ -29,6 +29,7 @@ from gsv_edge.runtime.engine import Engine
 from gsv_edge.runtime.errors import GsvEdgeError
 from gsv_edge.runtime.front_end import FrontEnd
 from gsv_edge.runtime.sampling import SamplingOptions
+from gsv_edge.runtime.scheduling import Paced, StreamClock
 from gsv_edge.runtime.settings import Settings
 from gsv_edge.runtime.streaming import SegmentStreamer
 from gsv_edge.runtime.text import Segment
@@ -138,6 +139,8 @@ class SpeechStream:
         self.tokens: list[list[int]] = []
         """Tokens of each segment so far (EOS excluded); a segment that made none is an empty list."""
         self._cancelled = threading.Event()
+        self.clock = StreamClock(self._cancelled)
+        """When this stream's listener runs out of audio: its graph calls are scheduled by it."""
         self._chunks: Iterator[AudioChunk] | None = None
 
     def cancel(self) -> None:
@@ -188,7 +191,7 @@ class SpeechStream:
             self.tokens.append(made)
             yield "segment", (index, noise_seed)
             tokens = self.engine.generate_tokens(phones, features, voice.prompt_tokens, self._sampling(segment),
-                                                 ar_seed)  # fmt: skip
+                                                 ar_seed, clock=self.clock)  # fmt: skip
             try:
                 for token in tokens:
                     if self.cancelled:
@@ -199,6 +202,10 @@ class SpeechStream:
                 tokens.close()  # hands the GPT session (or the batch row) back at once, however this ends
             yield "end", None
 
+    def _paced(self, name: str):
+        """The engine's shared session ``name``, its calls for this stream scheduled by this stream's deadline."""
+        return Paced(self.engine.session(name), self.engine.compute_lock, self.clock)
+
     # --- streamed ------------------------------------------------------------------------------------------
 
     def _stream(self) -> Iterator[AudioChunk]:
@@ -208,7 +215,7 @@ class SpeechStream:
         turns on every core. Samples beyond ±1 are clipped (a stream cannot scale a segment by a peak it has not
         seen yet)."""
         plan, options = self.engine.settings.streaming, self.options
-        encoder, decoder = self.engine.session("sovits_enc"), self.engine.session("sovits_dec")
+        encoder, decoder = self._paced("sovits_enc"), self._paced("sovits_dec")
         pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
         events = self._token_events()
         if plan.overlap:
@@ -227,8 +234,10 @@ class SpeechStream:
                 samples = streamer.push(value) if kind == "token" else streamer.finish()
                 text = self.segments[index].text
                 if len(samples):
+                    self.clock.produced(len(samples) / SAMPLE_RATE)
                     yield AudioChunk(np.clip(samples, -1.0, 1.0), SAMPLE_RATE, index, text)
                 if kind == "end" and streamer.tokens:
+                    self.clock.produced(SEGMENT_PAUSE_SECONDS)
                     yield AudioChunk(pause, SAMPLE_RATE, index, text, pause=True)
         finally:
             events.close()
@@ -245,7 +254,7 @@ class SpeechStream:
         is scaled down to 1), then its 0.3 s pause. Only one segment's audio is held at a time, so a long text
         can be written to a file as it is made."""
         options, windows = self.options, self.engine.settings.streaming.decoder_windows
-        encoder, decoder = self.engine.session("sovits_enc"), self.engine.session("sovits_dec")
+        encoder, decoder = self._paced("sovits_enc"), self._paced("sovits_dec")
         pause = np.zeros(int(SEGMENT_PAUSE_SECONDS * SAMPLE_RATE), np.float32)
         noise_seed, events = 0, self._token_events()
         try:
@@ -265,6 +274,7 @@ class SpeechStream:
                     rng=np.random.default_rng(noise_seed), windows=windows,
                 )  # fmt: skip
                 peak = float(np.abs(audio).max()) if len(audio) else 0.0
+                self.clock.produced(len(audio) / SAMPLE_RATE + SEGMENT_PAUSE_SECONDS)
                 yield AudioChunk(audio / peak if peak > 1 else audio, SAMPLE_RATE, index, segment.text)
                 yield AudioChunk(pause, SAMPLE_RATE, index, segment.text, pause=True)
         finally:

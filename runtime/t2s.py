@@ -107,6 +107,68 @@ class Generation:
     """Decode steps run (prefill counts as step 0)."""
 
 
+class Decoding:
+    """One segment's AR loop between graph calls: the prefill rows, the choice of each token with upstream's rules
+    (EOS banned for the first steps, stop when the argmax or the sample is EOS, the step cap), and the next row.
+    The solo loop (``decode_tokens``) and the batched one (``runtime.batching``) both drive it, so a stream
+    chooses the same tokens whichever runs it."""
+
+    def __init__(
+        self,
+        embeddings: T2SEmbeddings,
+        phone_ids: np.ndarray,
+        bert: np.ndarray,
+        prompt: np.ndarray,
+        options: SamplingOptions | None = None,
+        seed: int | None = None,
+        result: Generation | None = None,
+    ):
+        self.embeddings = embeddings
+        self.options = options or SamplingOptions()
+        self.result = result if result is not None else Generation()
+        self.rng = np.random.default_rng(seed)
+        self.prompt = np.asarray(prompt, dtype=np.int64)
+        self.phone_ids, self.bert = phone_ids, bert
+        self.history = list(self.prompt)
+        self.cached = 0
+        """Rows in this segment's KV cache once the last graph call has run."""
+        self.done = self.options.max_steps <= 0
+        """True once the segment has ended (EOS, or the step cap: then no more logits are needed)."""
+        if self.done:
+            self.result.stopped_by = "max_steps"
+
+    def prefill(self) -> tuple[np.ndarray, np.ndarray]:
+        """The first call's rows [1, n, d] ([phones ; prompt]) and mask [1, 1, n, n]."""
+        rows = np.concatenate([self.embeddings.phones(self.phone_ids, self.bert), self.embeddings.tokens(self.prompt)])
+        self.cached = len(rows)
+        return rows[None].astype(np.float32), prefill_mask(len(self.phone_ids), len(self.prompt))
+
+    def choose(self, logits: np.ndarray) -> int | None:
+        """The next token from the last call's logits, or None when the segment ends here (``done``)."""
+        options, result = self.options, self.result
+        step = result.steps
+        result.steps = step + 1
+        allowed = logits[:-1] if step < options.eos_ban_steps else logits  # EOS is the last column
+        penalized = penalize(allowed, np.asarray(self.history), options.repetition_penalty)
+        token = sample(penalized_to_probs(penalized, options), self.rng)
+        # Upstream penalises its logits in place before this test, so the argmax is taken after the penalty.
+        if token == EOS or int(np.argmax(penalized)) == EOS:
+            result.stopped_by, self.done = "eos", True
+            return None
+        result.tokens.append(token)
+        self.history.append(token)
+        if step + 1 == options.max_steps:
+            result.stopped_by, self.done = "max_steps", True  # the cap: no logits needed for one more token
+        return token
+
+    def next_row(self) -> np.ndarray:
+        """The last chosen token's row [1, 1, d] for the next call (its mask: all ``cached`` rows, zeros)."""
+        token = self.result.tokens[-1]
+        self.cached += 1
+        position = len(self.prompt) + len(self.result.tokens) - 1
+        return self.embeddings.tokens(np.array([token]), start=position)[None].astype(np.float32)
+
+
 def decode_tokens(
     session: T2SSession,
     embeddings: T2SEmbeddings,
@@ -117,35 +179,19 @@ def decode_tokens(
     seed: int | None = None,
     result: Generation | None = None,
 ) -> Iterator[int]:
-    """Upstream's AR loop, one token at a time: EOS banned for the first steps (11), stop when the argmax or the
-    sample is EOS, step cap. Each token is yielded as soon as it is sampled; ``result`` (if given) records the run."""
-    options = options or SamplingOptions()
-    result = result if result is not None else Generation()
-    rng = np.random.default_rng(seed)
-    prompt = np.asarray(prompt, dtype=np.int64)
-    rows = np.concatenate([embeddings.phones(phone_ids, bert), embeddings.tokens(prompt)])[None]
+    """Upstream's AR loop (``Decoding``) on one session, one token at a time: each token is yielded as soon as it is
+    sampled; ``result`` (if given) records the run."""
+    decoding = Decoding(embeddings, phone_ids, bert, prompt, options, seed, result)
+    if decoding.done:
+        return
     session.reset()
-    logits = session.run(rows.astype(np.float32), prefill_mask(len(phone_ids), len(prompt)))
-    history = list(prompt)
-    cached = rows.shape[1]
-    for step in range(options.max_steps):
-        result.steps = step + 1
-        allowed = logits[:-1] if step < options.eos_ban_steps else logits  # EOS is the last column
-        penalized = penalize(allowed, np.asarray(history), options.repetition_penalty)
-        token = sample(penalized_to_probs(penalized, options), rng)
-        # Upstream penalises its logits in place before this test, so the argmax is taken after the penalty.
-        if token == EOS or int(np.argmax(penalized)) == EOS:
-            result.stopped_by = "eos"
-            return
-        result.tokens.append(token)
-        history.append(token)
+    logits = session.run(*decoding.prefill())
+    while (token := decoding.choose(logits)) is not None:
         yield token
-        if step + 1 == options.max_steps:
-            break  # the cap: no logits needed for a token that will not be sampled
-        row = embeddings.tokens(np.array([token]), start=len(prompt) + len(result.tokens) - 1)[None]
-        cached += 1
-        logits = session.run(row.astype(np.float32), np.zeros((1, 1, 1, cached), dtype=np.float32))
-    result.stopped_by = "max_steps"
+        if decoding.done:
+            return
+        row = decoding.next_row()
+        logits = session.run(row, np.zeros((1, 1, 1, decoding.cached), dtype=np.float32))
 
 
 def generate(

@@ -10,7 +10,8 @@ attention mask, and the per-layer key/value cache, and returns the last position
 - ONNX: the cache lives in the host's reserved buffers (``runtime.backends.onnxruntime_backend.OnnxT2S``),
   passed in whole with the unused slots masked; the graph returns only the new rows' keys and values. Attention
   reads the past and the new rows separately, so no step copies the cache: a concat would write the whole cache
-  again on every token and hold a second copy of it.
+  again on every token and hold a second copy of it. Its first axis is a batch: one decode step can advance
+  several streams at once, each row with its own mask over its own cache slot (``runtime.batching``).
 """
 
 from __future__ import annotations
@@ -52,24 +53,25 @@ class DecoderLayer(nn.Module):
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self._finish(x, attended), k, v
 
-    def forward_reserved(self, x, mask, past_k, past_v):
-        """The ONNX form: ``past_k``/``past_v`` [1, heads, capacity, head_dim] are reserved buffers whose unused
-        slots ``mask`` [1, 1, rows, capacity + rows] hides; returns only the new rows' keys and values.
+    def forward_reserved(self, x, mask, past_k, past_v, batch):
+        """The ONNX form: ``past_k``/``past_v`` [batch, heads, capacity, head_dim] are reserved buffers whose
+        unused slots ``mask`` [batch, 1, rows, capacity + rows] hides; returns only the new rows' keys and values.
 
-        Written for a small graph, since a decode step is one row and ONNX Runtime pays per node: batch 1 and
-        constant reshapes (no Shape/Gather chains), one Split for q|k|v, and the 1/sqrt(head_dim) query scale
-        folded into the q rows of the projection by ``to_onnx`` (about a third fewer nodes).
+        Written for a small graph, since a decode step is one row per stream and ONNX Runtime pays per node:
+        ``batch`` is read from the input's shape once for all layers (not once per reshape), one Split for q|k|v,
+        and the 1/sqrt(head_dim) query scale folded into the q rows of the projection by ``to_onnx`` (about a
+        third fewer nodes).
         """
         d_model = x.shape[-1]
         heads, head_dim = self.heads, d_model // self.heads
-        q, k, v = self.qkv(x).view(1, -1, 3 * heads, head_dim).transpose(1, 2).split(heads, dim=1)
+        q, k, v = self.qkv(x).view(batch, -1, 3 * heads, head_dim).transpose(1, 2).split(heads, dim=1)
         if not self.query_scale_folded:
             q = q * head_dim**-0.5
         scores = torch.cat([q @ past_k.transpose(-1, -2), q @ k.transpose(-1, -2)], dim=-1) + mask
         probs = torch.softmax(scores, dim=-1)
         capacity = past_k.shape[2]
         attended = probs[..., :capacity] @ past_v + probs[..., capacity:] @ v
-        attended = self.out(attended.transpose(1, 2).reshape(1, -1, d_model))
+        attended = self.out(attended.transpose(1, 2).reshape(batch, -1, d_model))
         x = self.norm1(x + attended)
         return self.norm2(x + self.ffn_out(F.relu(self.ffn_in(x)))), k, v
 
@@ -100,10 +102,12 @@ class T2SGraph(nn.Module):
         """True while exporting the ONNX form (see ``DecoderLayer.forward_reserved``)."""
 
     def forward(self, x, mask, *cache):
-        present = []
+        present, batch = [], x.shape[0]
         for i, layer in enumerate(self.layers):
-            step = layer.forward_reserved if self.reserved_cache else layer
-            x, k, v = step(x, mask, cache[2 * i], cache[2 * i + 1])
+            if self.reserved_cache:
+                x, k, v = layer.forward_reserved(x, mask, cache[2 * i], cache[2 * i + 1], batch)
+            else:
+                x, k, v = layer(x, mask, cache[2 * i], cache[2 * i + 1])
             present += [k, v]
         return (self.predict(x[:, -1]), *present)
 
@@ -170,12 +174,12 @@ def to_openvino(graph: T2SGraph, stateful: bool = True):
 
 
 def to_onnx(graph: T2SGraph, path: str | Path) -> Path:
-    """Export the ONNX form: reserved cache buffers in (past_*, [1, heads, capacity, head_dim]), the new rows'
-    keys and values out (new_*, [1, heads, rows, head_dim]), dynamic lengths."""
+    """Export the ONNX form: reserved cache buffers in (past_*, [batch, heads, capacity, head_dim]), the new rows'
+    keys and values out (new_*, [batch, heads, rows, head_dim]), dynamic batch and lengths."""
     past, new = graph.cache_names(reserved=True)
-    dynamic = {"x": {1: "rows"}, "mask": {2: "rows", 3: "attended"}}
-    dynamic.update({name: {2: "capacity"} for name in past})
-    dynamic.update({name: {2: "rows"} for name in new})
+    dynamic = {"x": {0: "batch", 1: "rows"}, "mask": {0: "batch", 2: "rows", 3: "attended"}, "logits": {0: "batch"}}
+    dynamic.update({name: {0: "batch", 2: "capacity"} for name in past})
+    dynamic.update({name: {0: "batch", 2: "rows"} for name in new})
     graph = copy.deepcopy(graph)  # the caller's graph keeps its weights (the OpenVINO form scales q itself)
     graph.reserved_cache = True
     for layer in graph.layers:

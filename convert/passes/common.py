@@ -44,8 +44,14 @@ def save_openvino(model, staging: Path, stem: str, fp16: bool = False) -> list[s
     return [f"{stem}.xml", f"{stem}.bin"]
 
 
-def quantize_onnx(source: Path, fmt: str, target: Path) -> Path:
-    """ONNX Runtime's own weight quantization: dynamic INT8 MatMuls, or 4-bit MatMulNBits (block 64)."""
+def quantize_onnx(source: Path, fmt: str, target: Path, row_independent: bool = False) -> Path:
+    """ONNX Runtime's own weight quantization: dynamic INT8 MatMuls, or 4-bit MatMulNBits (block 64).
+
+    ``row_independent`` (the GPT): INT8 as 8-bit MatMulNBits with int8 compute (accuracy level 4), whose
+    activations are quantized per row and block of 64. Dynamic INT8 quantizes a MatMul's whole input with one
+    scale, so in a batched decode step one stream's numbers would change another's logits; with per-row scales a
+    stream's row gets exactly the logits it gets alone, at the same speed.
+    """
     import logging
 
     import onnx
@@ -55,10 +61,13 @@ def quantize_onnx(source: Path, fmt: str, target: Path) -> Path:
     root = logging.getLogger()
     level, root.level = root.level, logging.ERROR  # ORT logs a pre-processing hint on every call
     try:
-        if fmt == "int8":
+        if fmt == "int8" and not row_independent:
             quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
         else:
-            quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=4, block_size=64, is_symmetric=True)
+            bits, accuracy = (8, 4) if fmt == "int8" else (4, 0)
+            quantizer = MatMulNBitsQuantizer(
+                onnx.load(str(source)), bits=bits, block_size=64, is_symmetric=True, accuracy_level=accuracy
+            )
             quantizer.process()
             quantizer.model.save_model_to_file(str(target))
     finally:

@@ -1,7 +1,8 @@
 """The t2s pass: the GPT as one stateful OpenVINO graph plus ONNX for the fallback.
 
 Writes ``t2s_embeddings.npz`` (the host-side embedding tables), ``t2s.<fmt>.xml/.bin`` and, when the profile
-wants ONNX, ``t2s.<fmt>.onnx`` (fp32, or ONNX Runtime's own INT8 / 4-bit copy of it). Checks: both fp32 graphs
+wants ONNX, ``t2s.<fmt>.onnx`` (fp32, or ONNX Runtime's own 8-bit / 4-bit copy of it, quantized so that each
+row of a batch computes what it would alone). Checks: both fp32 graphs
 against the torch reference (teacher-forced logits, ``THRESHOLDS["t2s"]``), each compressed graph against fp32.
 """
 
@@ -89,7 +90,7 @@ def run(ctx: Context) -> None:
         """ONNX Runtime's own INT8 / 4-bit copy of the fp32 file, measured; fp16 and fp32 ship the fp32 file."""
         if fmt not in ("int8", "int4"):
             return [onnx_path.name], logit_metrics(score_tokens(session, *args), fp32_logits)
-        quantized_path = quantize_onnx(onnx_path, fmt, ctx.staging / f"t2s.{fmt}.onnx")
+        quantized_path = quantize_onnx(onnx_path, fmt, ctx.staging / f"t2s.{fmt}.onnx", row_independent=True)
         quantized = OnnxT2S(ort.InferenceSession(str(quantized_path), providers=["CPUExecutionProvider"]))
         metrics = logit_metrics(score_tokens(quantized, *args), fp32_logits)
         report.verify(("t2s", "onnxruntime", fmt, "fp32"), metrics)

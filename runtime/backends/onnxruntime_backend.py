@@ -13,60 +13,100 @@ _PRIVATE_MAP = {"flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS} if hasattr(mmap,
 
 
 class KVBuffer:
-    """One cache input [1, heads, capacity, head_dim] that grows in place.
+    """One cache input [slots, heads, capacity, head_dim] that grows in place: one slot per stream (one for a solo
+    session, one per batch row in ``runtime.batching``).
 
-    It lives in a private anonymous memory map. Growing remaps its pages to a larger range (the kernel moves page
-    table entries, no bytes) and then moves each head's kept rows to the head's new offset, last head first so
-    that nothing is overwritten before it has moved. Allocating a larger array and copying into it instead cost
-    16-26 ms per growth on the full-size GPT (fresh pages faulted in, the old array freed), four times in a
-    230-token utterance, and held two copies of the buffer at once. Where memory maps cannot be resized (not
-    Linux), it falls back to exactly that. Rows past the kept ones hold zeros or stale but finite numbers: the
-    caller's mask hides them.
+    It lives in a private anonymous memory map. Growing the capacity remaps its pages to a larger range (the
+    kernel moves page table entries, no bytes) and then moves each (slot, head) lane's kept rows to the lane's new
+    offset, last lane first so that nothing is overwritten before it has moved. Allocating a larger array and
+    copying into it instead cost 16-26 ms per growth on the full-size GPT (fresh pages faulted in, the old array
+    freed), four times in a 230-token utterance, and held two copies of the buffer at once. Adding slots only
+    extends the map. Where memory maps cannot be resized (not Linux), it falls back to a new map and a copy. Rows
+    past the kept ones hold zeros or stale but finite numbers: the caller's mask hides them.
     """
 
-    def __init__(self, heads: int, head_dim: int, capacity: int):
-        self.heads, self.head_dim, self.capacity = heads, head_dim, capacity
-        self._map = mmap.mmap(-1, self._bytes(capacity), **_PRIVATE_MAP)
+    def __init__(self, heads: int, head_dim: int, capacity: int, slots: int = 1):
+        self.heads, self.head_dim, self.capacity, self.slots = heads, head_dim, capacity, slots
+        self._map = mmap.mmap(-1, self._bytes(capacity, slots), **_PRIVATE_MAP)
         self.array = self._view()
 
-    def _bytes(self, capacity: int) -> int:
-        return self.heads * capacity * self.head_dim * np.dtype(np.float32).itemsize
+    def _bytes(self, capacity: int, slots: int) -> int:
+        return slots * self.heads * capacity * self.head_dim * np.dtype(np.float32).itemsize
 
     def _view(self) -> np.ndarray:
-        return np.frombuffer(self._map, np.float32).reshape(1, self.heads, self.capacity, self.head_dim)
+        view = np.frombuffer(self._map, np.float32).reshape(self.slots, self.heads, self.capacity, self.head_dim)
+        # where the buffer lives now, for memory accounting from other threads (a view there would stop a resize)
+        self.address, self.nbytes = view.__array_interface__["data"][0], view.nbytes
+        return view
 
-    def grow(self, capacity: int, kept: int) -> None:
-        """Make room for ``capacity`` rows per head, keeping each head's first ``kept`` rows."""
-        old, block = self.capacity, kept * self.head_dim
+    def _resize(self, capacity: int, slots: int) -> bool:
+        """Resize the map in place (True), or replace it by a new one holding the old lanes' first rows (False)."""
         self.array = None  # type: ignore[assignment]  # a map cannot be resized while a view exports it
         try:
-            self._map.resize(self._bytes(capacity))
+            self._map.resize(self._bytes(capacity, slots))
+            return True
         except (OSError, SystemError, ValueError):  # no mremap here: a new map, and copy
-            kept_rows = np.frombuffer(self._map, np.float32).reshape(self.heads, old, self.head_dim)[:, :kept].copy()
-            self._map = mmap.mmap(-1, self._bytes(capacity), **_PRIVATE_MAP)
-            self.capacity = capacity
+            old = np.frombuffer(self._map, np.float32).reshape(self.slots, self.heads, self.capacity, self.head_dim)
+            kept = min(self.capacity, capacity)
+            kept_rows = old[: min(self.slots, slots), :, :kept].copy()
+            del old
+            self._map = mmap.mmap(-1, self._bytes(capacity, slots), **_PRIVATE_MAP)
+            self.capacity, self.slots = capacity, slots
             self.array = self._view()
-            self.array[0, :, :kept] = kept_rows
+            self.array[: len(kept_rows), :, :kept] = kept_rows
+            return False
+
+    def grow(self, capacity: int, kept: int, used_slots: int | None = None) -> None:
+        """Make room for ``capacity`` rows per lane, keeping each lane's first ``kept`` rows in the first
+        ``used_slots`` slots (default: all); the other slots come out empty."""
+        used = self.slots if used_slots is None else used_slots
+        old, block = self.capacity, kept * self.head_dim
+        if not self._resize(capacity, self.slots):
             return
         flat = np.frombuffer(self._map, np.float32)
-        for head in range(self.heads - 1, 0, -1):  # head 0 stays where it is
-            flat[head * capacity * self.head_dim : head * capacity * self.head_dim + block] = flat[
-                head * old * self.head_dim : head * old * self.head_dim + block
+        for lane in range(used * self.heads - 1, 0, -1):  # lane 0 stays where it is
+            flat[lane * capacity * self.head_dim : lane * capacity * self.head_dim + block] = flat[
+                lane * old * self.head_dim : lane * old * self.head_dim + block
             ]
         del flat
         self.capacity = capacity
-        self._drop_unused_pages(kept)
+        self._drop_unused_pages(kept, used)
         self.array = self._view()
 
-    def _drop_unused_pages(self, kept: int) -> None:
-        """Hand back the whole pages past each head's kept rows: they hold stale copies after the moves, and would
-        stay resident (about 2 MB over a bench sentence), where slots never written are not."""
+    def add_slots(self, slots: int) -> None:
+        """Room for ``slots`` streams: the new slots come after the old ones, so nothing moves."""
+        if slots > self.slots and self._resize(self.capacity, slots):
+            self.slots = slots
+            self.array = self._view()
+
+    def move_slot(self, source: int, target: int, rows: int) -> None:
+        """Copy slot ``source``'s first ``rows`` rows into slot ``target`` (a batch closing a gap), and hand back
+        the pages of ``source``, and those of ``target`` past the rows it now holds."""
+        self.release_slot(target)  # the departed stream's rows may reach further than the moved stream's
+        self.array[target, :, :rows] = self.array[source, :, :rows]
+        self.release_slot(source)
+
+    def release_slot(self, slot: int) -> None:
+        """Hand back the whole pages of slot ``slot`` (it holds no stream any more; they read as zeros again)."""
+        if not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        slot_bytes, page = self._bytes(self.capacity, 1), mmap.PAGESIZE
+        start = -(-slot * slot_bytes // page) * page
+        end = (slot + 1) * slot_bytes // page * page
+        if end > start:
+            self._map.madvise(mmap.MADV_DONTNEED, start, end - start)
+
+    def _drop_unused_pages(self, kept: int, used_slots: int) -> None:
+        """Hand back the whole pages past each lane's kept rows, and all of the unused slots' pages: they hold
+        stale copies after the moves, and would stay resident (about 2 MB over a bench sentence), where rows never
+        written are not."""
         if not hasattr(mmap, "MADV_DONTNEED"):
             return
         row_bytes, page = self.head_dim * np.dtype(np.float32).itemsize, mmap.PAGESIZE
-        for head in range(self.heads):
-            start = -(-(head * self.capacity + kept) * row_bytes // page) * page
-            end = (head + 1) * self.capacity * row_bytes // page * page
+        for lane in range(self.slots * self.heads):
+            rows = kept if lane < used_slots * self.heads else 0
+            start = -(-(lane * self.capacity + rows) * row_bytes // page) * page
+            end = (lane + 1) * self.capacity * row_bytes // page * page
             if end > start:
                 self._map.madvise(mmap.MADV_DONTNEED, start, end - start)
 
@@ -85,8 +125,10 @@ class OnnxT2S:
         self._session = session
         self._past = [i.name for i in session.get_inputs() if i.name.startswith("past_")]
         self._outputs = ["logits", *[name.replace("past_", "new_") for name in self._past]]
-        shape = session.get_inputs()[2].shape  # [1, heads, capacity, head_dim]
+        shape = session.get_inputs()[2].shape  # [batch, heads, capacity, head_dim]
         self._heads, self._head_dim = int(shape[1]), int(shape[3])
+        self.batched = not isinstance(shape[0], int)
+        """The graph has a batch axis (packs converted before it have batch 1: one stream per call)."""
         self._cache: list[KVBuffer] = []
         self._length = 0
         self.reset()
