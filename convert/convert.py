@@ -55,8 +55,8 @@ class ConvertOptions:
     sovits: Path
     output: Path
     profile: str = "laptop"
-    t2s_format: str | None = None  # overrides the profile's t2s_weight_format
-    sovits_format: str | None = None  # overrides the profile's sovits_weight_format
+    t2s_format: str | None = None  # forces this GPT format, instead of the profile's list and its quality gate
+    sovits_format: str | None = None  # forces this SoVITS format, instead of the profile's list and its gate
     hubert: Path | None = None
     bert: Path | None = None
     force: bool = False
@@ -82,12 +82,22 @@ class Context:
     sv: SvCheckpoint | None = None
 
     @property
-    def t2s_format(self) -> str:
-        return self.options.t2s_format or self.profile.convert.t2s_weight_format
+    def t2s_formats(self) -> tuple[str, ...]:
+        """The GPT formats to try, in order of preference: ``--weight-format`` alone, or the profile's list."""
+        return (self.options.t2s_format,) if self.t2s_forced else self.profile.convert.t2s_weight_format
 
     @property
-    def sovits_format(self) -> str:
-        return self.options.sovits_format or self.profile.convert.sovits_weight_format
+    def t2s_forced(self) -> bool:
+        return self.options.t2s_format is not None
+
+    @property
+    def sovits_formats(self) -> tuple[str, ...]:
+        """The SoVITS IR formats to try: ``--sovits-format`` alone, or the profile's list."""
+        return (self.options.sovits_format,) if self.sovits_forced else self.profile.convert.sovits_weight_format
+
+    @property
+    def sovits_forced(self) -> bool:
+        return self.options.sovits_format is not None
 
     @property
     def sovits_enc_onnx_format(self) -> str:
@@ -338,6 +348,25 @@ def _model_card(ctx: Context) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {g.name} | {g.backend} | {g.precision} | {', '.join(g.files)} |" for g in ctx.graphs]
+    lines += _gate_lines(ctx)
     lines += ["", "Accuracy: see report.json (exported graphs vs the torch reference, precisions vs fp32).", ""]
     lines += [f"Note: {note}" for note in ctx.report.notes] + ([""] if ctx.report.notes else [])
     return "\n".join(lines)
+
+
+def _gate_lines(ctx: Context) -> list[str]:
+    """The quality gate's choices: every candidate's figures against fp32, and which was kept."""
+    if not ctx.report.choices:
+        return []
+    lines = ["", "Formats chosen by the quality gate (the first of the profile's list that stays close to fp32 on "
+             "these weights; see report.json `choices`):", "",
+             "| graph | backend | gate | candidates (vs fp32) | kept |", "|---|---|---|---|---|"]  # fmt: skip
+    for choice in ctx.report.choices:
+        judged = [gate.split()[0] for gate in choice.gate]  # the metric each threshold reads
+        tried = "; ".join(
+            f"{c.format}: {' '.join(f'{m} {c.metrics[m]:.4f}' for m in judged)} {'✓' if c.passed else '✗'}"
+            for c in choice.candidates
+        )
+        kept = choice.chosen + (" (forced)" if choice.forced else "")
+        lines.append(f"| {choice.graph} | {choice.backend} | {', '.join(choice.gate)} | {tried} | {kept} |")
+    return lines

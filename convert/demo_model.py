@@ -20,6 +20,8 @@ from typing import Any
 import torch
 
 from gsv_edge.convert.checkpoint import HParams, to_hparams, unfold_weight_norm, write_checkpoint
+from gsv_edge.convert.demo_bert import FOLDER_NAME as BERT_FOLDER
+from gsv_edge.convert.demo_bert import write_demo_bert
 from gsv_edge.runtime.errors import GsvEdgeError
 
 VERSIONS = ("v1", "v2", "v2Pro", "v2ProPlus")
@@ -229,9 +231,11 @@ def write_demo_model(
     seed: int = 0,
     force: bool = False,
     voice_assets: bool = False,
+    bert: bool = False,
 ) -> list[Path]:
     """Write gpt.ckpt and sovits.pth into ``output`` (atomically: a temp folder renamed at the end); with
-    ``voice_assets`` also a small random HuBERT folder and a reference clip with its transcript."""
+    ``voice_assets`` also a small random HuBERT folder and a reference clip with its transcript; with ``bert``
+    a random chinese-roberta-wwm-ext-large folder (``gsv_edge.convert.demo_bert``; at ``size`` "tiny" a small one)."""
     from gsv_edge.convert.reference import build_gpt, build_sovits
 
     if version not in VERSIONS:
@@ -264,6 +268,8 @@ def write_demo_model(
         )
         if voice_assets:
             _write_demo_voice_assets(staging, seed)
+        if bert:
+            write_demo_bert(staging, size, seed + 200)
         if output.exists():
             shutil.rmtree(output)
         os.replace(staging, output)
@@ -272,4 +278,6 @@ def write_demo_model(
     written = [output / "gpt.ckpt", output / "sovits.pth"]
     if voice_assets:
         written += [output / "chinese-hubert-base-demo", output / "reference.wav", output / "reference.txt"]
+    if bert:
+        written.append(output / BERT_FOLDER)
     return written

@@ -86,6 +86,8 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the pack lacks or holds differently and why (e.g. no Japanese user dictionary), one line each."""
+    choices: list = field(default_factory=list)
+    """The quality gate's decisions (``gsv_edge.convert.gate.Choice``), one per gated graph and backend."""
 
     def add(self, check: Check) -> Check:
         check.passed = bool(check.passed)
@@ -113,7 +115,11 @@ class Report:
         checks = [asdict(check) for check in self.checks]
         for check in checks:
             check["metrics"] = {k: (v if np.isfinite(v) else None) for k, v in check["metrics"].items()}
-        return {"ok": self.ok, "checks": checks, "notes": list(self.notes)}
+        choices = [{**asdict(choice), "passed": choice.passed} for choice in self.choices]
+        for choice in choices:
+            for candidate in choice["candidates"]:
+                candidate["metrics"] = {k: (v if np.isfinite(v) else None) for k, v in candidate["metrics"].items()}
+        return {"ok": self.ok, "checks": checks, "choices": choices, "notes": list(self.notes)}
 
     def rows(self) -> list[tuple[str, str, str, str, str, str]]:
         """Rows for a printed table that fits 80 columns: graph, backend, precision, against, the check's main

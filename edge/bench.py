@@ -7,7 +7,8 @@ the vocoder chunk by chunk. Token counts are fixed so runs are comparable: the G
 whatever the model would choose (a random demo model rarely stops by itself). Graph calls are timed through
 ``Engine.instrument``.
 
-Numbers: prefill_ms (first segment), ms_per_token (decode), vocoder_rtf (SoVITS time / audio time),
+Numbers: prefill_ms (first segment), ms_per_token (decode), vocoder_rtf (SoVITS time / audio time), bert_ms
+(the BERT graph over the whole text, all segments; 0 without BERT or Chinese),
 first_audio_ms (text in → first audio chunk ready), rtf (all time / audio time), peak_rss_mb, load_s (opening
 the pack, in a process that has imported gsv-edge), and for the profile setup process_first_audio_ms: from
 starting a fresh process to its first audio bytes on stdout, as ``gsv-edge say --output-raw`` makes them (the
@@ -34,6 +35,9 @@ from gsv_edge.runtime.voices import Voice
 # 20 words, one sentence: the English latency target is stated for a sentence like this.
 ENGLISH_TEXT = "The quick brown fox jumps over the lazy dog, and then it runs back home to sleep before the rain."
 CHINESE_TEXT = "今天的天气非常好，我们一起去公园散步，然后在湖边的咖啡馆喝一杯热茶，再慢慢走回家。"
+# 23 characters, one sentence: the Chinese-with-BERT targets are stated for a 20-30 character sentence.
+CHINESE_SENTENCE = "今天的天气非常好，我们一起去湖边的公园散步吧。"
+BENCH_TEXTS = {"en": ENGLISH_TEXT, "zh": CHINESE_SENTENCE}
 DEFAULT_TEXT = ENGLISH_TEXT
 TOKENS_PER_PHONE = 2.5
 
@@ -69,6 +73,20 @@ def _bench_voice(synth, language: str = "zh") -> Voice:
     )  # fmt: skip
 
 
+def _timed_bert(bert, calls: list[float]):
+    """``FrontEnd.bert`` timed (the BERT graph runs there, segment by segment, outside the engine's sessions);
+    only segments with a Chinese run are recorded (the others get zeros, no graph call)."""
+
+    def timed(segment):
+        start = time.perf_counter()
+        features = bert(segment)
+        if any(run.bert for run in segment.runs):
+            calls.append(time.perf_counter() - start)
+        return features
+
+    return timed
+
+
 def fixed_length(segment) -> int:
     """Tokens the bench decodes for a segment: about 10 phones per second of speech, whatever the model says."""
     return max(12, round(TOKENS_PER_PHONE * len(segment.phone_ids)))
@@ -85,8 +103,10 @@ def measure(pack: Path, backend: str, text: str = DEFAULT_TEXT, repeats: int = 3
     synth = Synthesizer.load(pack, settings=settings, backend=None if backend == "profile" else backend)
     language = "en" if text.isascii() else "zh"
     voice = _bench_voice(synth, language)
-    calls: dict[str, list[float]] = {"t2s": [], "sovits_enc": [], "sovits_dec": []}
+    calls: dict[str, list[float]] = {"t2s": [], "sovits_enc": [], "sovits_dec": [], "bert": []}
     synth.engine.instrument(lambda name, session: _Timed(session, calls[name]) if name in calls else session)
+    if synth.engine.has_graph("bert"):
+        synth.front_end.bert = _timed_bert(synth.front_end.bert, calls["bert"])
     load_s = time.perf_counter() - started
     runs = []
     for repeat in range(repeats + 1):  # the first run warms caches and is not counted
@@ -105,6 +125,7 @@ def measure(pack: Path, backend: str, text: str = DEFAULT_TEXT, repeats: int = 3
                 "prefill_ms": 1000 * calls["t2s"][0], "ms_per_token": 1000 * statistics.median(calls["t2s"][1:]),
                 "vocoder_rtf": (sum(calls["sovits_enc"]) + sum(calls["sovits_dec"])) / audio_s,
                 "first_audio_ms": 1000 * first_audio, "rtf": total / audio_s, "audio_s": audio_s,
+                "bert_ms": 1000 * sum(calls["bert"]),
             })  # fmt: skip
     engine = synth.engine
     graphs = {name: engine.graph_file(name) for name in ("t2s", "sovits_enc", "sovits_dec")}

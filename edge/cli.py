@@ -250,12 +250,15 @@ def bench(
         str, typer.Option(help="profile (the pack's settings, or --profile's), openvino, onnxruntime, or all.")
     ] = "all",
     profile: ProfileOption = None,
-    text: Annotated[str | None, typer.Option(help="Text to speak (default: a 20-word English sentence).")] = None,
+    text: Annotated[str | None, typer.Option(help="Text to speak (default: the --lang sentence).")] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="en: a 20-word English sentence; zh: a 23-character Chinese one.")
+    ] = "en",
     repeats: Annotated[int, typer.Option(help="Timed repetitions after one warm-up; medians are reported.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per setup.")] = False,
 ) -> None:
     """Measure a pack here: prefill, ms per token, vocoder RTF, first audio, RTF and peak RSS."""
-    from gsv_edge.edge.bench import DEFAULT_TEXT
+    from gsv_edge.edge.bench import BENCH_TEXTS
     from gsv_edge.edge.bench import bench as run_bench
     from gsv_edge.runtime.pack import read_manifest
     from gsv_edge.runtime.profile import load_profile
@@ -268,8 +271,10 @@ def bench(
         raise GsvEdgeError(f"unknown --backend {backend!r}; choose profile, openvino, onnxruntime or all")
     if repeats < 1:
         raise GsvEdgeError(f"--repeats {repeats}: use at least 1")
+    if lang not in BENCH_TEXTS:
+        raise GsvEdgeError(f"unknown --lang {lang!r}; choose {' or '.join(BENCH_TEXTS)}", option="lang")
     chosen = list(setups) if backend == "all" else [backend]
-    results = run_bench(pack, chosen, text or DEFAULT_TEXT, repeats, profile)
+    results = run_bench(pack, chosen, text or BENCH_TEXTS[lang], repeats, profile)
     if as_json:
         typer.echo(json.dumps(results, indent=2))
     else:
@@ -281,6 +286,8 @@ def bench(
 
 def _print_bench(results: list[dict]) -> None:
     columns = ("prefill_ms", "ms_per_token", "vocoder_rtf", "first_audio_ms", "rtf", "peak_rss_mb")
+    if any(r.get("bert_ms") for r in results):  # a pack with BERT speaking Chinese
+        columns = ("bert_ms", *columns)
     graphs = ("GPT", "SoVITS enc", "SoVITS dec")
     typer.echo(f"{'setup':12s} " + " ".join(f"{g:17s}" for g in graphs) + " ".join(f"{c:>14s}" for c in columns))
     for r in results:
@@ -383,13 +390,23 @@ def demo_model(
     voice_assets: Annotated[
         bool, typer.Option("--voice-assets", help="Also write a small random HuBERT and a reference clip.")
     ] = False,
+    bert: Annotated[
+        bool,
+        typer.Option(
+            "--bert",
+            help="Also write a random chinese-roberta-wwm-ext-large folder (full size: 24 layers, hidden 1024; "
+            "--size tiny: 3 layers) for convert --bert.",
+        ),
+    ] = False,
 ) -> None:
     """Write a seeded random GPT-SoVITS model in the official file formats (for demos and tests).
 
     Its weights are random: it shows the pipeline and its speed, not a voice."""
     from gsv_edge.convert.demo_model import write_demo_model
 
-    written = write_demo_model(output, version=version, size=size, seed=seed, force=force, voice_assets=voice_assets)
+    written = write_demo_model(
+        output, version=version, size=size, seed=seed, force=force, voice_assets=voice_assets, bert=bert
+    )
     for path in written:
         typer.echo(f"wrote {path}")
 
@@ -533,13 +550,18 @@ def convert(
         str, typer.Option(help="Device profile: rpi4, rpi5, nuc, laptop, or a path to your own .toml.")
     ] = "laptop",
     weight_format: Annotated[
-        str | None, typer.Option("--weight-format", help="Override the GPT weights: int8, int4, fp16 or fp32.")
+        str | None,
+        typer.Option(
+            "--weight-format",
+            help="Force the GPT weights: int8, int4, fp16 or fp32, instead of the profile's list and its quality gate.",
+        ),
     ] = None,
     sovits_format: Annotated[
         str | None,
         typer.Option(
             "--sovits-format",
-            help="Override the SoVITS weights: fp16, int8 or fp32 (fp32 keeps the ONNX encoder fp32 too).",
+            help="Force the SoVITS weights: fp16, int8 or fp32, instead of the profile's list and its quality gate "
+            "(fp32 keeps the ONNX encoder fp32 too).",
         ),
     ] = None,
     hubert: Annotated[

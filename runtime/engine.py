@@ -276,7 +276,7 @@ def _graph_backends(manifest: Manifest, settings: Settings, main: Backend) -> di
     """The backends of the graphs the settings put on another engine than the main one (when the pack has that
     graph for it), e.g. ONNX Runtime for the GPT and the SoVITS encoder beside OpenVINO's decoder."""
     chosen = {}
-    for graph, key in (("t2s", "t2s_backend"), ("sovits_enc", "sovits_enc_backend")):
+    for graph, key in (("t2s", "t2s_backend"), ("sovits_enc", "sovits_enc_backend"), ("bert", "bert_backend")):
         wanted = settings.runtime.backend_for(graph)
         if wanted == main.name or manifest.graph(graph, wanted) is None:
             continue

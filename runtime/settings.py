@@ -37,6 +37,10 @@ class RuntimeSettings:
     sovits_enc_backend: str = "onnxruntime"
     """The SoVITS encoder's engine. It sees a new token count on every streamed chunk, and OpenVINO keeps
     buffers for every input shape it has seen (about 1 MB more per new length, without end)."""
+    bert_backend: str = "onnxruntime"
+    """chinese-roberta's engine (packs converted with --bert). ONNX Runtime runs its 8-bit weights as they are;
+    OpenVINO's CPU plugin repacks them on the first call, which holds a second copy of the weights and makes the
+    first Chinese sentence wait for the repacking (figures: docs/performance.md)."""
     threads: int = 0
     """CPU threads per graph; 0: all physical cores."""
     vocoder_threads: int = 0
@@ -46,11 +50,14 @@ class RuntimeSettings:
 
     def backend_for(self, graph: str) -> str:
         """The engine that runs ``graph`` (t2s, sovits_enc, sovits_dec, bert, ...)."""
-        return {"t2s": self.t2s_backend, "sovits_enc": self.sovits_enc_backend}.get(graph, self.backend)
+        named = {"t2s": self.t2s_backend, "sovits_enc": self.sovits_enc_backend, "bert": self.bert_backend}
+        return named.get(graph, self.backend)
 
     def only(self, backend: str) -> RuntimeSettings:
         """The same settings with every graph on ``backend``."""
-        return dataclasses.replace(self, backend=backend, t2s_backend=backend, sovits_enc_backend=backend)
+        return dataclasses.replace(
+            self, backend=backend, t2s_backend=backend, sovits_enc_backend=backend, bert_backend=backend
+        )
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,7 @@ _RULES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
     "t2s_backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
     "sovits_enc_backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+    "bert_backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
     "inference_precision": (lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
     "threads": (lambda v: v >= 0, "an integer ≥ 0 (0: all cores)"),
     "vocoder_threads": (lambda v: v >= 0, "an integer ≥ 0 (0: as threads)"),
@@ -142,7 +150,8 @@ _RULES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
         f"a list of frame counts above {2 * DECODER_CONTEXT_FRAMES}, e.g. [96]",
     ),
 }
-_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+               tuple[str, ...]: "a string or a list of strings"}  # fmt: skip
 
 
 def from_table(kind: type, table: Any, section: str, where: str):
@@ -168,6 +177,9 @@ def _checked(hint, value: Any, label: str, rule) -> Any:
     elif hint == tuple[int, ...]:
         ok = isinstance(value, list | tuple) and all(type(v) is int for v in value)
         value = tuple(value) if ok else value  # sorted by StreamingSettings itself
+    elif hint == tuple[str, ...]:
+        ok = isinstance(value, list | tuple) and all(type(v) is str for v in value)
+        value = tuple(value) if ok else value
     else:
         ok = type(value) is hint  # bool is not an int here, nor an int a bool
     if not ok or (rule is not None and not rule[0](value)):

@@ -20,7 +20,7 @@ def test_bundled_profiles():
         assert profile.name == name
         assert profile.settings.streaming.first_chunk_tokens < profile.settings.streaming.chunk_tokens
     rpi4 = load_profile("rpi4")
-    assert rpi4.convert.t2s_weight_format == "int4"
+    assert rpi4.convert.t2s_weight_format == ("int4",)  # a single format is a list of one
     assert rpi4.settings.runtime.inference_precision == "f32"
     assert (rpi4.settings.streaming.first_chunk_tokens, rpi4.settings.streaming.chunk_tokens) == (8, 32)
     assert rpi4.settings.streaming.decoder_windows == (48,)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from gsv_edge.convert.gate import choose, t2s_gate
 from gsv_edge.convert.passes.common import (
     CALIBRATION_TEXTS,
     CHECK_PHONES,
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 
 def run(ctx: Context) -> None:
-    """Export, verify fp32 against the reference, compress to the profile's format, measure it against fp32."""
+    """Export, verify fp32 against the reference, then per backend build the profile's formats in order of
+    preference and keep the first that passes the quality gate against fp32 (``gsv_edge.convert.gate``)."""
     import onnxruntime as ort
     import openvino as ov
 
@@ -42,7 +44,7 @@ def run(ctx: Context) -> None:
     from gsv_edge.runtime.backends.openvino_backend import OpenVINOT2S
     from gsv_edge.runtime.t2s import T2SEmbeddings, score_tokens
 
-    gpt, fmt, report = ctx.gpt, ctx.t2s_format, ctx.report
+    gpt, report = ctx.gpt, ctx.report
     graph = T2SGraph.from_checkpoint(gpt)
     tables = embedding_tables(gpt)
     np.savez(ctx.staging / "t2s_embeddings.npz", **{k: v.astype(np.float32) for k, v in tables.items()})
@@ -59,13 +61,20 @@ def run(ctx: Context) -> None:
     fp32_logits = score_tokens(OpenVINOT2S(core.compile_model(fp32_model, "CPU", F32)), *args)
     report.verify(("t2s", "openvino", "fp32", "reference"), logit_metrics(fp32_logits, reference), THRESHOLDS["t2s"])
 
-    dataset = _calibration_dataset(embeddings, ctx.sovits.symbol_version) if fmt == "int4" else None
-    shipped = compress_t2s(to_openvino(graph), fmt, dataset) if fmt not in ("fp32", "fp16") else fp32_model
-    files = save_openvino(shipped, ctx.staging, f"t2s.{fmt}", fp16=fmt == "fp16")
-    if fmt != "fp32":
+    formats, gate = ctx.t2s_formats, t2s_gate(ctx.profile.convert)
+    dataset = _calibration_dataset(embeddings, ctx.sovits.symbol_version) if "int4" in formats else None
+
+    def build_openvino(fmt: str) -> tuple[list[str], dict[str, float]]:
+        """One candidate IR: compressed, saved, measured the way the device runs it (the precision hint)."""
+        shipped = compress_t2s(to_openvino(graph), fmt, dataset) if fmt not in ("fp32", "fp16") else fp32_model
+        files = save_openvino(shipped, ctx.staging, f"t2s.{fmt}", fp16=fmt == "fp16")
         compiled = core.compile_model(ctx.staging / files[0], "CPU", ctx.precision_hint)
         metrics = logit_metrics(score_tokens(OpenVINOT2S(compiled), *args), fp32_logits)
-        report.verify(("t2s", "openvino", fmt, "fp32"), metrics)
+        if fmt != "fp32":
+            report.verify(("t2s", "openvino", fmt, "fp32"), metrics)
+        return files, metrics
+
+    fmt, files = choose(("t2s", "openvino"), formats, gate, build_openvino, _remove(ctx), report, ctx.t2s_forced)
     past = [f"past_{kv}_{i}" for i in range(len(graph.layers)) for kv in "kv"]
     ctx.graphs.append(GraphFile("t2s", "openvino", fmt, files, ["x", "mask"], ["logits"], stateful=True))
 
@@ -76,14 +85,35 @@ def run(ctx: Context) -> None:
     session = OnnxT2S(ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]))
     metrics = logit_metrics(score_tokens(session, *args), reference)
     report.verify(("t2s", "onnxruntime", "fp32", "reference"), metrics, THRESHOLDS["t2s"])
-    if fmt in ("int8", "int4"):
+
+    def build_onnx(fmt: str) -> tuple[list[str], dict[str, float]]:
+        """ONNX Runtime's own INT8 / 4-bit copy of the fp32 file, measured; fp16 and fp32 ship the fp32 file."""
+        if fmt not in ("int8", "int4"):
+            return [onnx_path.name], logit_metrics(score_tokens(session, *args), fp32_logits)
         quantized_path = quantize_onnx(onnx_path, fmt, ctx.staging / f"t2s.{fmt}.onnx", row_independent=True)
-        session = OnnxT2S(ort.InferenceSession(str(quantized_path), providers=["CPUExecutionProvider"]))
-        report.verify(("t2s", "onnxruntime", fmt, "fp32"), logit_metrics(score_tokens(session, *args), fp32_logits))
-        ctx.graphs.append(GraphFile("t2s", "onnxruntime", fmt, [quantized_path.name], *io_names))
+        quantized = OnnxT2S(ort.InferenceSession(str(quantized_path), providers=["CPUExecutionProvider"]))
+        metrics = logit_metrics(score_tokens(quantized, *args), fp32_logits)
+        report.verify(("t2s", "onnxruntime", fmt, "fp32"), metrics)
+        return [quantized_path.name], metrics
+
+    keep_fp32 = _remove(ctx, spare=onnx_path.name)
+    fmt, files = choose(("t2s", "onnxruntime"), formats, gate, build_onnx, keep_fp32, report, ctx.t2s_forced)
+    precision = fmt if fmt in ("int8", "int4") else "fp32"
+    ctx.graphs.append(GraphFile("t2s", "onnxruntime", precision, files, *io_names))
+    if files != [onnx_path.name]:
         onnx_path.unlink()  # verified above; the device gets the compressed file
-    else:
-        ctx.graphs.append(GraphFile("t2s", "onnxruntime", "fp32", [onnx_path.name], *io_names))
+
+
+def _remove(ctx: Context, spare: str | None = None):
+    """A ``discard`` for ``choose``: deletes a rejected candidate's files from the staging folder (not ``spare``,
+    the fp32 ONNX file the next candidates are made from)."""
+
+    def discard(files: list[str]) -> None:
+        for name in files:
+            if name != spare:
+                (ctx.staging / name).unlink()
+
+    return discard
 
 
 def _check_inputs(n_symbols: int) -> dict[str, np.ndarray]:
