@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import json
+import subprocess
+import sys
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import missing
+from tests.conftest import REPO_ROOT, missing
 from tests.serve_support import LONG_TEXT, SEGMENT_SAMPLES, SENTENCE, TOKENS, Server, enroll
 
 APP = "gsv-edge"
@@ -147,3 +149,38 @@ def test_a_replica_killed_mid_stream_gives_a_clean_error_and_the_next_request_su
     response = httpx.post(f"{ray_server.url}/v1/audio/speech", json=_body(seed=6), timeout=120)
     assert response.status_code == 200 and len(response.content) == 2 * SEGMENT_SAMPLES
     assert len(_t2s_replicas()) == 2
+
+
+def test_the_serve_config_file_is_a_valid_serve_config_for_these_deployments():
+    """deploy/ray/serve.yaml passes Ray Serve's own schema, imports the application builder, configures the
+    deployments it builds, and its args are ClusterConfig's fields."""
+    try:
+        import yaml
+        from ray.serve.schema import ServeDeploySchema
+    except ImportError:
+        missing("Ray Serve is not installed: pip install -e '.[cluster]'")
+    from gsv_edge.edge.serve import ray_app
+
+    config = ServeDeploySchema.model_validate(yaml.safe_load((REPO_ROOT / "deploy/ray/serve.yaml").read_text()))
+    (application,) = config.applications
+    module, _, name = application.import_path.partition(":")
+    assert module == ray_app.__name__ and getattr(ray_app, name) is ray_app.build_app
+    assert {d.name for d in application.deployments} == {"T2S", "Vocoder", "Ingress"}
+    built = ray_app.build_app(application.args)  # unknown or missing args would raise here
+    assert built._bound_deployment.name == "Ingress"
+    assert config.http_options.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--wyoming", "tcp://127.0.0.1:10300"], "HTTP only"),
+        (["--http", "off"], "--http HOST:PORT"),
+        (["--http", "0.0.0.0:8000"], "--api-key"),
+        (["--t2s-replicas", "0"], "--t2s-replicas 0"),
+    ],
+)
+def test_bad_ray_options_are_a_one_line_error_before_any_cluster_starts(tmp_path, args, fragment):
+    done = subprocess.run([sys.executable, "-m", "gsv_edge.edge.cli", "serve", "--pack", str(tmp_path), "--ray",
+                           *args], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)  # fmt: skip
+    assert done.returncode == 2 and fragment in done.stderr and "Traceback" not in done.stderr, done.stderr
