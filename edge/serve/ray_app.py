@@ -229,6 +229,7 @@ class RayRunner:
         segment, options = speech.segments[job.index], speech.options
         stream = self.vocoder.speak.remote(job, list(segment.phone_ids), speech.voice.ge, options.noise_scale,
                                            options.speed)  # fmt: skip
+        ended = False
         try:
             for tokens, samples in stream:
                 if speech.cancelled:
@@ -236,8 +237,10 @@ class RayRunner:
                 made += tokens
                 if len(samples):  # a stream cannot scale a segment by a peak it has not seen: clip, as say does
                     yield AudioChunk(np.clip(samples, -1.0, 1.0), SAMPLE_RATE, job.index, segment.text)
+            ended = True
         finally:
-            stream.cancel()  # a no-op once it has ended; otherwise the vocoder and its GPT request stop
+            if not ended:
+                stream.cancel()  # cancelled or failed here: the vocoder's request and its GPT request stop too
 
 
 @serve.deployment(name="Ingress", max_ongoing_requests=64, ray_actor_options={"num_cpus": 0})
