@@ -76,6 +76,19 @@ def concurrent_round(url: str, voice: str, count: int, seed: int) -> float:
     return sum(audio for _, _, audio in results) / (time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a server and every process under it (a local Ray cluster's processes are
+    children of the command that started it). On a shared machine this is steadier than wall time: a server with
+    more busy processes than another also gets a larger share of the cores from the other users' load."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 def ray_memory() -> tuple[dict[str, float], dict[str, float]]:
     """MiB of RSS: Ray's own processes by name, and the replicas (and idle workers) by their process title."""
     own, replicas = {}, {}
@@ -112,21 +125,33 @@ def main() -> None:
         first = {name: [] for name in servers}
         total = {name: [] for name in servers}
         throughput = {name: [] for name in servers}
+        cpu = dict.fromkeys(servers, 0.0)
+        audio = dict.fromkeys(servers, 0.0)
         for round_ in range(args.rounds):
             order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
             for name in order:
-                url = servers[name][1]
+                process, url = servers[name]
+                before = cpu_seconds(process.pid)
                 for n in range(args.sequential):
-                    f, t, _ = one(url, args.voice, 100 * round_ + n)
+                    f, t, seconds = one(url, args.voice, 100 * round_ + n)
                     first[name].append(f)
                     total[name].append(t)
+                    audio[name] += seconds
+                started = time.perf_counter()
                 throughput[name].append(concurrent_round(url, args.voice, args.concurrent, 1000 * round_))
+                audio[name] += throughput[name][-1] * (time.perf_counter() - started)
+                cpu[name] += cpu_seconds(process.pid) - before
         for name in servers:
             print(f"{name:5s}: first audio median {1000 * statistics.median(first[name]):7.0f} ms, "
                   f"whole request median {1000 * statistics.median(total[name]):7.0f} ms "
                   f"({len(first[name])} requests, one at a time); {args.concurrent} at once: "
                   f"{statistics.median(throughput[name]):.2f} s of audio per s "
                   f"(rounds: {', '.join(f'{x:.2f}' for x in throughput[name])})")  # fmt: skip
+        for name in servers:
+            print(
+                f"{name:5s}: {cpu[name] / audio[name]:.2f} CPU seconds per second of audio "
+                f"({cpu[name]:.0f} CPU s for {audio[name]:.0f} s of audio, every process of the server)"
+            )
         extra_first = statistics.median(first["ray"]) - statistics.median(first["plain"])
         extra_total = statistics.median(total["ray"]) - statistics.median(total["plain"])
         print(f"ray - plain, per request: first audio {1000 * extra_first:+.0f} ms, whole {1000 * extra_total:+.0f} ms")
