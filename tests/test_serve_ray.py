@@ -178,6 +178,8 @@ def test_the_serve_config_file_is_a_valid_serve_config_for_these_deployments():
         (["--http", "off"], "--http HOST:PORT"),
         (["--http", "0.0.0.0:8000"], "--api-key"),
         (["--t2s-replicas", "0"], "--t2s-replicas 0"),
+        (["--ray-address", "127.0.0.1:1"], "no Ray cluster answers there"),
+        ([], "not a gsv-edge pack"),
     ],
 )
 def test_bad_ray_options_are_a_one_line_error_before_any_cluster_starts(tmp_path, args, fragment):

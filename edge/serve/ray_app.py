@@ -34,6 +34,7 @@ import concurrent.futures
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -309,13 +310,22 @@ def run(config, address: str, t2s_replicas: int = 1, vocoder_replicas: int = 1, 
         config.backend, config.max_streams, config.queue, config.deadline_s, config.fixed_tokens, config.api_key,
     )  # fmt: skip
     local = address == "local"
+    if not local:
+        _check_reachable(address)
+    from gsv_edge.runtime.pack import read_manifest
+
+    read_manifest(config.pack)  # not a pack: one line now, not every replica failing to start on the cluster
     ray.init(address=None if local else address, include_dashboard=False if local else None, logging_level="WARNING")
     try:
         serve.start(http_options={"host": host, "port": port})
         resources = {"num_cpus": replica_cpus}
         t2s = T2S.options(num_replicas=t2s_replicas, ray_actor_options=resources).bind(cluster)
         vocoder = Vocoder.options(num_replicas=vocoder_replicas, ray_actor_options=resources).bind(cluster, t2s)
-        serve.run(GsvEdgeIngress.bind(cluster, vocoder), name=APP_NAME, route_prefix="/", blocking=False)
+        try:
+            serve.run(GsvEdgeIngress.bind(cluster, vocoder), name=APP_NAME, route_prefix="/", blocking=False)
+        except (RuntimeError, RayError) as err:  # a replica's constructor failed (Serve logged why, above)
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise GsvEdgeError(f"the deployment did not start ({first}); see the replicas' errors above") from None
         LOG.info("serving %s on http://%s:%d through Ray (%d T2S, %d Vocoder replicas); ready", config.pack, host,
                  port, t2s_replicas, vocoder_replicas)  # fmt: skip
         _wait_for_a_signal()
@@ -325,6 +335,19 @@ def run(config, address: str, t2s_replicas: int = 1, vocoder_replicas: int = 1, 
             serve.shutdown()
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """A HOST:PORT nobody answers on is a one-line error now: ``ray.init`` would retry it for minutes. (Other forms,
+    such as ``auto`` or ``ray://``, are Ray's to resolve.)"""
+    host, colon, port = address.rpartition(":")
+    if not colon or not port.isdigit() or "/" in host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as err:
+        raise GsvEdgeError(f"--ray-address {address}: no Ray cluster answers there ({err.strerror or err}); run "
+                           "'ray start --head' on that machine, or use --ray-address local") from None  # fmt: skip
 
 
 def _wait_for_a_signal() -> None:
