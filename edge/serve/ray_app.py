@@ -97,7 +97,9 @@ class T2S:
 
     def __init__(self, config: ClusterConfig):
         self.engine = _engine(config)
-        self.threads = concurrent.futures.ThreadPoolExecutor(MAX_ONGOING, thread_name_prefix="gsv-edge-t2s")
+        # One thread per request held for its whole segment, so the pool must not be what limits them: Serve's
+        # max_ongoing_requests (which a config file may raise) does. Threads start only as requests need them.
+        self.threads = concurrent.futures.ThreadPoolExecutor(1024, thread_name_prefix="gsv-edge-t2s")
         self.served = 0
 
     async def generate(self, job: SegmentJob):
