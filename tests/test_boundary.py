@@ -1,7 +1,7 @@
 """Layers point one way, and the device side stays torch-free.
 
 - ``gsv_edge.runtime`` is the library underneath: it imports neither ``gsv_edge.edge`` (CLI, servers) nor
-  ``gsv_edge.convert`` (workstation), and never torch, transformers or nncf.
+  ``gsv_edge.convert`` (workstation), and never torch, transformers, nncf or ray.
 - ``gsv_edge.edge`` never imports torch, transformers or nncf itself (workstation commands reach ``convert``
   inside the command, so the device commands never load it).
 - ``gsv_edge.convert`` uses the runtime's pack contract, nothing of the CLI.
@@ -24,7 +24,7 @@ FRAMEWORKS = {"torch", "transformers", "nncf"}
 LAYERS = {"runtime": "gsv_edge.runtime", "edge": "gsv_edge.edge", "convert": "gsv_edge.convert"}
 # What each layer's files may never import (module prefixes).
 FORBIDDEN = {
-    "runtime": FRAMEWORKS | {"gsv_edge.edge", "gsv_edge.convert", "typer"},
+    "runtime": FRAMEWORKS | {"gsv_edge.edge", "gsv_edge.convert", "typer", "ray"},
     "edge": FRAMEWORKS,
     "convert": {"gsv_edge.edge"},
 }
@@ -95,6 +95,13 @@ def test_the_runtime_loads_no_framework_cli_or_converter():
 def test_the_command_line_loads_no_framework():
     modules = [_module_name(p) for p in _files("edge") if p.name != "__main__.py"]
     assert _loaded_after_importing(modules, [*sorted(FRAMEWORKS), "gsv_edge.convert"]) == []
+
+
+def test_the_plain_server_loads_no_ray():
+    """Ray Serve is the cluster extra's: the CLI and ``gsv-edge serve``'s modules run without it (only
+    ``edge/serve/ray_app.py``, which ``serve --ray`` imports when it runs, loads it)."""
+    plain = [_module_name(p) for p in _files("edge") if p.name not in ("__main__.py", "ray_app.py")]
+    assert _loaded_after_importing(plain, ["ray"]) == []
 
 
 def test_public_surface():
