@@ -75,6 +75,8 @@ class ClusterConfig:
     """For tests and benchmarks only: every segment decodes exactly this many tokens."""
     api_key: str | None = None
     """None: the ingress replica's $GSV_EDGE_API_KEY, if set (keeps the key out of a config file)."""
+    batching: bool = True
+    """A T2S replica advances the decode steps of all the requests it holds in one batched call."""
 
 
 def _engine(config: ClusterConfig) -> Engine:
@@ -97,6 +99,10 @@ class T2S:
 
     def __init__(self, config: ClusterConfig):
         self.engine = _engine(config)
+        if config.batching:  # the requests this replica holds share one batched decode step (runtime.batching)
+            problem = self.engine.enable_batching()
+            if problem:
+                LOG.warning("T2S replica without batching: %s", problem)
         # One thread per request held for its whole segment, so the pool must not be what limits them: Serve's
         # max_ongoing_requests (which a config file may raise) does. Threads start only as requests need them.
         self.threads = concurrent.futures.ThreadPoolExecutor(1024, thread_name_prefix="gsv-edge-t2s")
@@ -117,7 +123,7 @@ class T2S:
             except Exception as err:  # noqa: BLE001 - raised in the request, below
                 loop.call_soon_threadsafe(made.put_nowait, ("error", err))
             finally:
-                tokens.close()  # hands the GPT session back at once
+                tokens.close()  # hands the GPT session (or the batch row) back at once
 
         worker = loop.run_in_executor(self.threads, work)
         try:
@@ -310,6 +316,7 @@ def run(config, address: str, t2s_replicas: int = 1, vocoder_replicas: int = 1, 
     cluster = ClusterConfig(
         str(config.pack.resolve()), str(config.voices.resolve()) if config.voices else None, config.profile,
         config.backend, config.max_streams, config.queue, config.deadline_s, config.fixed_tokens, config.api_key,
+        config.batching,
     )  # fmt: skip
     local = address == "local"
     if not local:
