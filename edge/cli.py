@@ -512,11 +512,13 @@ def bench_serve(
     levels: Annotated[str, typer.Option(help="Concurrent clients per level, comma-separated.")] = "1,2,4,8",
     requests: Annotated[int, typer.Option(help="Requests per level (at least one per client).")] = 8,
     batching: Annotated[str, typer.Option(help="both (interleaved), on or off: which servers to measure.")] = "both",
+    profile: ProfileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object: {"levels": [...]}.')] = False,
 ) -> None:
     """Load-test `gsv-edge serve` on a pack: concurrent HTTP clients, batching on and off, interleaved."""
     from gsv_edge.edge.serve.bench_serve import measure, summary_lines
     from gsv_edge.runtime.pack import read_manifest
+    from gsv_edge.runtime.profile import load_profile
 
     read_manifest(pack)
     try:
@@ -532,7 +534,9 @@ def bench_serve(
         raise GsvEdgeError(f"--batching {batching!r}: choose both, on or off")
     if voice is not None and voices is None:
         voices = pack / "voices"
-    result = measure(pack, voice, voices, counts, requests, setups)
+    if profile:
+        load_profile(profile)  # a bad profile fails here, not in the servers
+    result = measure(pack, voice, voices, counts, requests, setups, profile)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return

@@ -212,3 +212,24 @@ def test_kv_buffer_keeps_rows_through_growth_and_moves():
     np.testing.assert_array_equal(buffer.array[:2, :, :5], rows)
     buffer.move_slot(1, 0, 5)
     np.testing.assert_array_equal(buffer.array[0, :, :5], rows[1])
+
+
+def test_bench_serve_reports_every_level(runtime_pack, voices):
+    """`gsv-edge bench-serve` against a real batched server on the tiny pack: one object per level, the issue's
+    fields, audio that arrived."""
+    import json
+
+    from tests.test_cli import assert_one_line_error, gsv
+
+    result = gsv("bench-serve", "--pack", runtime_pack, "--voice", "v", "--voices", voices, "--levels", "1,2",
+                 "--requests", "2", "--batching", "on", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    levels = json.loads(result.stdout)["levels"]
+    assert [(level["streams"], level["batched"]) for level in levels] == [(1, True), (2, True)]
+    for level in levels:
+        assert set(level) >= {"audio_per_wall", "first_audio_p50_ms", "first_audio_p99_ms", "request_p99_ms",
+                              "realtime_share", "peak_rss_mb"}  # fmt: skip
+        assert level["audio_per_wall"] > 0 and 0 <= level["realtime_share"] <= 1 and level["peak_rss_mb"] > 50
+        assert 0 < level["first_audio_p50_ms"] <= level["first_audio_p99_ms"] <= level["request_p99_ms"]
+    assert_one_line_error(gsv("bench-serve", "--pack", runtime_pack, "--levels", "1,x"), "--levels")
+    assert_one_line_error(gsv("bench-serve", "--pack", runtime_pack, "--batching", "maybe"), "--batching")

@@ -136,13 +136,15 @@ def run_level(port: int, pid: int, voice: str, streams: int, requests: int) -> d
     }
 
 
-def _start(pack: Path, voices: Path | None, batching: bool, work: Path, max_streams: int):
+def _start(pack: Path, voices: Path | None, batching: bool, work: Path, max_streams: int, profile: str | None):
     port = _free_port()
     command = [sys.executable, "-m", "gsv_edge.edge.cli", "serve", "--pack", str(pack), "--wyoming", "off",
                "--http", f"127.0.0.1:{port}", "--max-streams", str(max_streams), "--queue", str(4 * max_streams),
                "--fixed-tokens", str(TOKENS), "--batching" if batching else "--no-batching"]  # fmt: skip
     if voices is not None:
         command += ["--voices", str(voices)]
+    if profile is not None:
+        command += ["--profile", profile]
     log = open(work / f"server-{'batched' if batching else 'solo'}.log", "w+")  # noqa: SIM115 - closed by the caller
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     try:
@@ -154,8 +156,9 @@ def _start(pack: Path, voices: Path | None, batching: bool, work: Path, max_stre
 
 
 def measure(pack: Path, voice: str | None = None, voices: Path | None = None, levels=LEVELS, requests: int = 8,
-            setups: tuple[bool, ...] = (True, False)) -> dict:  # fmt: skip
-    """The figures of every level, for each setup (batched: True/False), levels interleaved between setups."""
+            setups: tuple[bool, ...] = (True, False), profile: str | None = None) -> dict:  # fmt: skip
+    """The figures of every level, for each setup (batched: True/False), levels interleaved between setups; the
+    servers run with ``profile``'s settings when given (else the pack's own)."""
     with tempfile.TemporaryDirectory(prefix="gsv-edge-bench-serve-") as folder:
         work = Path(folder)
         if voice is None:
@@ -164,7 +167,7 @@ def measure(pack: Path, voice: str | None = None, voices: Path | None = None, le
         servers = {}
         try:
             for batching in setups:
-                servers[batching] = _start(pack, voices, batching, work, max(levels))
+                servers[batching] = _start(pack, voices, batching, work, max(levels), profile)
             out = []
             for streams in levels:
                 for batching in setups:
