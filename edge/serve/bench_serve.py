@@ -18,8 +18,6 @@ library is used, so it runs on a device with a plain install.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import subprocess
 import sys
@@ -30,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gsv_edge.edge.serve.latency import TOKENS, _free_port, _stand_in_voices, _wait_ready
+from gsv_edge.edge.serve.latency import TOKENS, _free_port, _stand_in_voices, _wait_ready, open_speech
 from gsv_edge.runtime.vocoder import SAMPLE_RATE
 
 LEVELS = (1, 2, 4, 8)
@@ -45,13 +43,7 @@ BYTES_PER_SECOND = 2 * SAMPLE_RATE  # pcm: 16-bit mono at the model's rate
 
 
 def _one_request(port: int, voice: str, text: str) -> dict:
-    body = json.dumps({"model": "gsv-edge", "input": text, "voice": voice, "response_format": "pcm"})
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    started = time.perf_counter()
-    connection.request("POST", "/v1/audio/speech", body=body, headers={"content-type": "application/json"})
-    response = connection.getresponse()
-    if response.status != 200:
-        raise RuntimeError(f"HTTP {response.status}: {response.read()[:300]!r}")
+    connection, response, started = open_speech(port, voice, text, timeout=300)
     first, received, on_time = None, 0, True
     while piece := response.read1(65536):
         now = time.perf_counter()

@@ -51,14 +51,24 @@ def _stand_in_voices(pack: Path, folder: Path) -> str:
     return voice.name
 
 
-def _http_first_bytes(port: int, voice: str, text: str) -> float:
+def open_speech(port: int, voice: str, text: str, timeout: float = 120):
+    """POST /v1/audio/speech (pcm, streamed): (connection, response, the perf_counter time it was sent);
+    RuntimeError when the answer is not 200."""
     body = json.dumps({"model": "gsv-edge", "input": text, "voice": voice, "response_format": "pcm"})
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     started = time.perf_counter()
     connection.request("POST", "/v1/audio/speech", body=body, headers={"content-type": "application/json"})
     response = connection.getresponse()
     if response.status != 200:
-        raise SystemExit(f"HTTP {response.status}: {response.read()[:300]!r}")
+        raise RuntimeError(f"HTTP {response.status}: {response.read()[:300]!r}")
+    return connection, response, started
+
+
+def _http_first_bytes(port: int, voice: str, text: str) -> float:
+    try:
+        connection, response, started = open_speech(port, voice, text)
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
     first = response.read1(65536)  # the first audio bytes, whatever their size
     elapsed = time.perf_counter() - started
     assert first
