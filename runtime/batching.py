@@ -26,6 +26,7 @@ layers × keys and values × 512 numbers × 4 bytes) and its queue of token ids.
 from __future__ import annotations
 
 import collections
+import contextlib
 import queue
 import threading
 from collections.abc import Iterator
@@ -191,7 +192,7 @@ class BatchedT2S:
     def _turn(self, rows: list[_Row]):
         """The compute lock at the neediest row's deadline (or nothing, when the GPT has cores of its own)."""
         if self._lock is None:
-            return _NO_LOCK
+            return contextlib.nullcontext()
         return self._lock.hold(min(row.clock.deadline() for row in rows))
 
     def _prefill(self, row: _Row) -> None:
@@ -293,14 +294,3 @@ class BatchedT2S:
         for buffer in self._cache:
             for slot in range(buffer.slots):
                 buffer.release_slot(slot)
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
-_NO_LOCK = _NoLock()

@@ -127,8 +127,6 @@ class OnnxT2S:
         self._outputs = ["logits", *[name.replace("past_", "new_") for name in self._past]]
         shape = session.get_inputs()[2].shape  # [batch, heads, capacity, head_dim]
         self._heads, self._head_dim = int(shape[1]), int(shape[3])
-        self.batched = not isinstance(shape[0], int)
-        """The graph has a batch axis (packs converted before it have batch 1: one stream per call)."""
         self._cache: list[KVBuffer] = []
         self._length = 0
         self.reset()
